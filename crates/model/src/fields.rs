@@ -1,0 +1,96 @@
+//! Field-name interning.
+//!
+//! Field names repeat in every record (`EventID`, `Image`, `user.name`...),
+//! so events store a 4-byte [`Field`] symbol instead of a string. One
+//! [`FieldNames`] is shared (behind an `Arc`) by the readers and the rule
+//! compiler of a run, so a rule's field and an event's field are the same
+//! symbol. Each reader keeps a [`FieldCache`] in front of it so the shared
+//! map is only consulted the first time a reader meets a name.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use lasso::{Spur, ThreadedRodeo};
+
+/// An interned field name. Compare and hash it like an integer; resolve it
+/// through the [`FieldNames`] that produced it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Field(Spur);
+
+/// The shared, thread-safe field-name interner of one run.
+#[derive(Debug, Default)]
+pub struct FieldNames {
+    rodeo: ThreadedRodeo,
+}
+
+impl FieldNames {
+    /// A new, empty interner, ready to share between threads.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// The symbol for `name`, creating it if needed.
+    pub fn intern(&self, name: &str) -> Field {
+        Field(self.rodeo.get_or_intern(name))
+    }
+
+    /// The symbol for `name` if any event or rule has used it.
+    pub fn get(&self, name: &str) -> Option<Field> {
+        self.rodeo.get(name).map(Field)
+    }
+
+    /// The text of a symbol.
+    pub fn resolve(&self, field: Field) -> &str {
+        self.rodeo.resolve(&field.0)
+    }
+}
+
+/// A per-reader cache in front of [`FieldNames`]: lookups of names this
+/// reader has already seen touch no shared state.
+#[derive(Debug)]
+pub struct FieldCache {
+    names: Arc<FieldNames>,
+    local: HashMap<Box<str>, Field>,
+}
+
+impl FieldCache {
+    pub fn new(names: Arc<FieldNames>) -> Self {
+        Self {
+            names,
+            local: HashMap::new(),
+        }
+    }
+
+    /// The symbol for `name`.
+    pub fn intern(&mut self, name: &str) -> Field {
+        if let Some(field) = self.local.get(name) {
+            return *field;
+        }
+        let field = self.names.intern(name);
+        self.local.insert(name.into(), field);
+        field
+    }
+
+    /// The shared interner behind this cache.
+    pub fn names(&self) -> &Arc<FieldNames> {
+        &self.names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_and_shared_interner_agree() {
+        let names = FieldNames::new();
+        let mut a = FieldCache::new(names.clone());
+        let mut b = FieldCache::new(names.clone());
+        let image = a.intern("Image");
+        assert_eq!(b.intern("Image"), image);
+        assert_ne!(a.intern("image"), image, "field names are case-sensitive");
+        assert_eq!(names.resolve(image), "Image");
+        assert_eq!(names.get("Image"), Some(image));
+        assert_eq!(names.get("Nope"), None);
+    }
+}
