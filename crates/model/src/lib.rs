@@ -17,7 +17,7 @@ mod event;
 mod fields;
 mod provenance;
 mod sink;
-mod value;
+pub mod value;
 
 pub use alert::{Alert, AlertRule, Level, MatchedField, attack_techniques};
 pub use event::{Event, SourceKind};

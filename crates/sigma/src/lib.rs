@@ -1,1 +1,32 @@
+//! ferret's Sigma engine: YAML → compiled, immutable [`RuleSet`] →
+//! per-thread [`Scanner`].
+//!
+//! * Values keep their YAML text (`yaml`), are tokenized exactly as the
+//!   specification says (`string`), pass through their modifier chain in
+//!   written order (`modifiers`) and end as the cheapest matcher that
+//!   decides them (`pattern`).
+//! * Conditions follow the specification's precedence (`condition`).
+//! * Logsources route through a mapping kept as data
+//!   (`mappings/logsources.yml`): a rule only sees events its logsource can
+//!   describe.
+//! * Every rule that cannot run gets a [`Diagnostic`] with a stable code,
+//!   the file and the line; one bad rule never stops the others.
+//!
+//! Invariants: a `RuleSet` never changes after `compile`; all mutable
+//! matching state lives in a `Scanner`; nothing here prints or does I/O.
 
+pub mod condition;
+pub mod detection;
+pub mod diagnostic;
+pub mod logsource;
+pub mod modifiers;
+pub mod pattern;
+pub mod rule;
+mod ruleset;
+pub mod string;
+pub mod yaml;
+
+pub use diagnostic::{Code, Diagnostic, Severity};
+pub use logsource::Mappings;
+pub use rule::{Logsource, Rule};
+pub use ruleset::{Match, RuleSet, RuleSource, Scanner};

@@ -1,0 +1,193 @@
+//! Logsource routing as data: `mappings/logsources.yml` says which events a
+//! rule's logsource may see. The mapping is compiled once into [`Route`]s.
+
+use std::collections::HashMap;
+
+use ferret_model::SourceKind;
+
+use crate::rule::Logsource;
+use crate::yaml::{self, Node, NodeKind};
+
+/// The mapping shipped with ferret.
+pub const BUILTIN_MAPPINGS: &str = include_str!("../mappings/logsources.yml");
+
+/// One way an event can satisfy a logsource. Empty lists mean "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selector {
+    pub channels: Vec<String>,
+    pub providers: Vec<String>,
+    pub event_ids: Vec<String>,
+    pub programs: Vec<String>,
+    pub fields: Vec<(String, Vec<String>)>,
+}
+
+/// Where a rule runs: the event kinds, and selectors (ORed; empty = any
+/// event of those kinds). `and` holds a second selector set that must also
+/// hold (a rule with both a category and a service).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Route {
+    pub kinds: Vec<SourceKind>,
+    pub selectors: Vec<Selector>,
+    pub and: Vec<Selector>,
+}
+
+/// A logsource the mapping routes nowhere on purpose, or knows nothing of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteProblem {
+    /// No reader can supply it (the reason says why).
+    Unsupported(String),
+}
+
+#[derive(Clone, Debug, Default)]
+struct Product {
+    services: HashMap<String, Vec<Selector>>,
+    categories: HashMap<String, Vec<Selector>>,
+    unsupported: HashMap<String, String>,
+}
+
+/// The compiled mapping file.
+#[derive(Clone, Debug, Default)]
+pub struct Mappings {
+    products: HashMap<String, Product>,
+}
+
+impl Mappings {
+    pub fn builtin() -> Self {
+        Self::parse(BUILTIN_MAPPINGS).expect("the built-in mapping file is valid")
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let docs = yaml::parse(text).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+        let Some(NodeKind::Map(products)) = docs.first().map(|d| &d.kind) else {
+            return Err("the mapping file must be a mapping of products".into());
+        };
+        let mut out = Mappings::default();
+        for (name, body) in products {
+            let name = name.as_str().unwrap_or_default().to_owned();
+            let mut product = Product::default();
+            for (section, target) in [("services", &mut product.services), ("categories", &mut product.categories)] {
+                if let Some(NodeKind::Map(entries)) = body.get(section).map(|n| &n.kind) {
+                    for (key, selectors) in entries {
+                        target.insert(key.as_str().unwrap_or_default().to_owned(), parse_selectors(selectors)?);
+                    }
+                }
+            }
+            if let Some(NodeKind::Map(entries)) = body.get("unsupported").map(|n| &n.kind) {
+                for (key, reason) in entries {
+                    let key = key.as_str().unwrap_or_default().to_owned();
+                    product.unsupported.insert(key, reason.as_str().unwrap_or_default().to_owned());
+                }
+            }
+            out.products.insert(name, product);
+        }
+        Ok(out)
+    }
+
+    /// The route of a rule's logsource. `Ok((route, false))` when the
+    /// product is unmapped and the rule runs on generic JSON/CSV events.
+    pub fn route(&self, logsource: &Logsource) -> Result<(Route, bool), RouteProblem> {
+        let kinds = match logsource.product.as_deref() {
+            Some("windows") => vec![SourceKind::Windows],
+            Some("linux") => vec![SourceKind::Syslog],
+            _ => vec![SourceKind::Json, SourceKind::Csv],
+        };
+        let Some(product) = logsource.product.as_deref().and_then(|p| self.products.get(p)) else {
+            return Ok((Route { kinds, ..Route::default() }, false));
+        };
+        for key in [&logsource.category, &logsource.service].into_iter().flatten() {
+            if let Some(reason) = product.unsupported.get(key) {
+                return Err(RouteProblem::Unsupported(reason.clone()));
+            }
+        }
+        let lookup = |table: &HashMap<String, Vec<Selector>>, key: &Option<String>| -> Result<Option<Vec<Selector>>, RouteProblem> {
+            match key {
+                None => Ok(None),
+                Some(k) => table
+                    .get(k)
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| RouteProblem::Unsupported(format!("no mapping for '{k}' on {}", logsource.product.as_deref().unwrap_or("?")))),
+            }
+        };
+        let category = lookup(&product.categories, &logsource.category)?;
+        let service = lookup(&product.services, &logsource.service)?;
+        let (selectors, and) = match (category, service) {
+            (Some(c), Some(s)) => (c, s),
+            (Some(c), None) => (c, Vec::new()),
+            (None, Some(s)) => (s, Vec::new()),
+            (None, None) => (Vec::new(), Vec::new()),
+        };
+        Ok((Route { kinds, selectors, and }, true))
+    }
+}
+
+fn parse_selectors(node: &Node) -> Result<Vec<Selector>, String> {
+    let NodeKind::Seq(items) = &node.kind else {
+        return Err(format!("line {}: a mapping entry is a list of selectors", node.line));
+    };
+    items.iter().map(parse_selector).collect()
+}
+
+fn parse_selector(node: &Node) -> Result<Selector, String> {
+    let list = |key: &str, lower: bool| -> Vec<String> {
+        match node.get(key).map(|n| &n.kind) {
+            Some(NodeKind::Seq(items)) => items
+                .iter()
+                .filter_map(Node::as_str)
+                .map(|s| if lower { s.to_lowercase() } else { s.to_owned() })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut fields = Vec::new();
+    if let Some(NodeKind::Map(entries)) = node.get("fields").map(|n| &n.kind) {
+        for (key, values) in entries {
+            let values = match &values.kind {
+                NodeKind::Seq(items) => items.iter().filter_map(Node::as_str).map(str::to_owned).collect(),
+                _ => values.as_str().map(str::to_owned).into_iter().collect(),
+            };
+            fields.push((key.as_str().unwrap_or_default().to_owned(), values));
+        }
+    }
+    if !matches!(node.kind, NodeKind::Map(_)) {
+        return Err(format!("line {}: a selector is a mapping", node.line));
+    }
+    Ok(Selector {
+        channels: list("channels", true),
+        providers: list("providers", true),
+        event_ids: list("event_ids", false),
+        programs: list("programs", true),
+        fields,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ls(product: &str, category: Option<&str>, service: Option<&str>) -> Logsource {
+        Logsource {
+            product: Some(product.into()),
+            category: category.map(Into::into),
+            service: service.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn builtin_mapping_routes_the_common_sources() {
+        let m = Mappings::builtin();
+        let (route, mapped) = m.route(&ls("windows", Some("process_creation"), None)).unwrap();
+        assert!(mapped);
+        assert_eq!(route.selectors[0].channels, ["microsoft-windows-sysmon/operational"]);
+        assert_eq!(route.selectors[0].event_ids, ["1"]);
+        let (route, _) = m.route(&ls("windows", None, Some("security"))).unwrap();
+        assert_eq!(route.selectors[0].channels, ["security"]);
+        assert!(matches!(m.route(&ls("windows", Some("file_access"), None)), Err(RouteProblem::Unsupported(_))));
+        let (route, _) = m.route(&ls("linux", None, Some("sshd"))).unwrap();
+        assert_eq!(route.kinds, [SourceKind::Syslog]);
+        assert_eq!(route.selectors[0].programs, ["sshd"]);
+        let (route, mapped) = m.route(&ls("aws", None, Some("cloudtrail"))).unwrap();
+        assert!(!mapped);
+        assert_eq!(route.kinds, [SourceKind::Json, SourceKind::Csv]);
+    }
+}

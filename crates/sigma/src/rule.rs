@@ -1,0 +1,282 @@
+//! Rule documents: YAML nodes → a compiled [`Rule`], or diagnostics.
+
+use ferret_model::{FieldNames, Level};
+
+use crate::condition::{self, Cond};
+use crate::detection::{Detection, Expr, Item, Search, Target};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::modifiers::{Chain, Modifier, RawValue, compile_value};
+use crate::yaml::{Node, NodeKind};
+
+/// The abstract log source a rule is written for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Logsource {
+    pub product: Option<String>,
+    pub category: Option<String>,
+    pub service: Option<String>,
+}
+
+impl std::fmt::Display for Logsource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = [("product", &self.product), ("category", &self.category), ("service", &self.service)]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+            .collect();
+        write!(f, "{{{}}}", parts.join(", "))
+    }
+}
+
+/// A loaded, compiled detection rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// The rule's `id`; the file path when the rule has none.
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    pub status: Option<String>,
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+    /// The rule file (`builtin:` prefix for embedded rules) and line.
+    pub file: String,
+    pub line: usize,
+    pub logsource: Logsource,
+    pub detection: Detection,
+}
+
+/// What loading one document gave.
+pub enum Loaded {
+    Rule(Box<Rule>),
+    /// Not a rule ferret runs (with the reason in a diagnostic).
+    Skipped,
+}
+
+/// Compiles one YAML document of `file`. Diagnostics (errors and lints) are
+/// pushed to `diags`; an error means the document is skipped.
+pub fn load_document(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Loaded {
+    let start = diags.len();
+    let loaded = compile(doc, file, names, diags);
+    let label = doc
+        .get("id")
+        .and_then(Node::as_str)
+        .or_else(|| doc.get("title").and_then(Node::as_str))
+        .map(str::to_owned);
+    for d in &mut diags[start..] {
+        d.rule = d.rule.take().or_else(|| label.clone());
+    }
+    match loaded {
+        Ok(rule) => Loaded::Rule(Box::new(rule)),
+        Err(d) => {
+            diags.push(Diagnostic { rule: label, ..d });
+            Loaded::Skipped
+        }
+    }
+}
+
+fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Result<Rule, Diagnostic> {
+    let err = |code, line: usize, msg: String| Diagnostic::new(code, file, Some(line), msg);
+    if !matches!(doc.kind, NodeKind::Map(_)) {
+        return Err(err(Code::RuleStructure, doc.line, format!("a rule is a mapping, this document is {}", doc.kind_name())));
+    }
+    if let Some(node) = doc.get("correlation") {
+        return Err(err(Code::Unsupported, node.line, "correlation rules are not supported yet".into()));
+    }
+    if let Some(node) = doc.get("filter") {
+        return Err(err(Code::Unsupported, node.line, "filter (meta filter) documents are not supported yet".into()));
+    }
+    let text = |key: &str| doc.get(key).and_then(Node::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let title = text("title").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'title'".into()))?;
+    let logsource_node = doc.get("logsource").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'logsource'".into()))?;
+    let detection_node = doc.get("detection").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'detection'".into()))?;
+    let level = match doc.get("level") {
+        None => Level::Medium,
+        Some(node) => node
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| err(Code::RuleStructure, node.line, format!("'level' must be one of informational, low, medium, high, critical")))?,
+    };
+    let tags = match doc.get("tags").map(|n| &n.kind) {
+        Some(NodeKind::Seq(items)) => items.iter().filter_map(Node::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    let logsource = Logsource {
+        product: logsource_node.get("product").and_then(Node::as_str).map(str::to_lowercase),
+        category: logsource_node.get("category").and_then(Node::as_str).map(str::to_lowercase),
+        service: logsource_node.get("service").and_then(Node::as_str).map(str::to_lowercase),
+    };
+    let detection = compile_detection(detection_node, file, names, diags)?;
+    Ok(Rule {
+        id: text("id").unwrap_or_else(|| file.to_owned()),
+        title,
+        level,
+        status: text("status"),
+        tags,
+        description: text("description"),
+        file: file.to_owned(),
+        line: doc.line,
+        logsource,
+        detection,
+    })
+}
+
+fn compile_detection(node: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Result<Detection, Diagnostic> {
+    let err = |code, line: usize, msg: String| Diagnostic::new(code, file, Some(line), msg);
+    let NodeKind::Map(entries) = &node.kind else {
+        return Err(err(Code::RuleStructure, node.line, "'detection' must be a mapping".into()));
+    };
+    let mut searches = Vec::new();
+    let mut condition_node = None;
+    for (key, value) in entries {
+        let name = key.as_str().unwrap_or_default();
+        if name == "condition" {
+            condition_node = Some(value);
+            continue;
+        }
+        if name == "timeframe" {
+            return Err(err(Code::Unsupported, key.line, "'timeframe' belongs to the removed aggregation syntax; use a correlation rule".into()));
+        }
+        let search = compile_search(name, value, file, names, diags)?;
+        searches.push(search);
+    }
+    let condition_node = condition_node.ok_or_else(|| err(Code::RuleStructure, node.line, "'detection' has no 'condition'".into()))?;
+    let conditions: Vec<&Node> = match &condition_node.kind {
+        NodeKind::Seq(items) => items.iter().collect(),
+        _ => vec![condition_node],
+    };
+    let mut exprs = Vec::new();
+    for cond_node in conditions {
+        let text = cond_node
+            .as_str()
+            .ok_or_else(|| err(Code::ConditionSyntax, cond_node.line, "a condition is a string".into()))?;
+        let cond = condition::parse(text).map_err(|m| err(Code::ConditionSyntax, cond_node.line, format!("{m} in condition '{text}'")))?;
+        exprs.push(resolve(&cond, &searches).map_err(|m| err(Code::UndefinedIdentifier, cond_node.line, m))?);
+    }
+    let condition = if exprs.len() == 1 { exprs.pop().unwrap() } else { Expr::Or(exprs) };
+    Ok(Detection { searches, condition })
+}
+
+/// Resolves identifier names and `x of` selectors to search indices.
+fn resolve(cond: &Cond, searches: &[Search]) -> Result<Expr, String> {
+    Ok(match cond {
+        Cond::Ident(name) => Expr::Search(
+            searches
+                .iter()
+                .position(|s| s.name == *name)
+                .ok_or_else(|| format!("the condition names '{name}', which the detection does not define"))?,
+        ),
+        Cond::Not(inner) => Expr::Not(Box::new(resolve(inner, searches)?)),
+        Cond::And(terms) => Expr::And(terms.iter().map(|t| resolve(t, searches)).collect::<Result<_, _>>()?),
+        Cond::Or(terms) => Expr::Or(terms.iter().map(|t| resolve(t, searches)).collect::<Result<_, _>>()?),
+        Cond::Of { all, pattern } => {
+            let selected: Vec<Expr> = searches
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| match pattern {
+                    None => !s.name.starts_with('_'),
+                    Some(p) => condition::pattern_matches(p, &s.name),
+                })
+                .map(|(i, _)| Expr::Search(i))
+                .collect();
+            if selected.is_empty() {
+                return Err(format!("'{cond}' selects no search identifier"));
+            }
+            if *all { Expr::And(selected) } else { Expr::Or(selected) }
+        }
+    })
+}
+
+fn compile_search(name: &str, node: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Result<Search, Diagnostic> {
+    let err = |code, line: usize, msg: String| Diagnostic::new(code, file, Some(line), msg);
+    let alternatives = match &node.kind {
+        NodeKind::Map(entries) => {
+            if entries.is_empty() {
+                return Err(err(Code::RuleStructure, node.line, format!("search identifier '{name}' is empty")));
+            }
+            vec![compile_map(entries, file, names, diags)?]
+        }
+        NodeKind::Seq(items) if items.iter().all(|i| matches!(i.kind, NodeKind::Map(_))) && !items.is_empty() => items
+            .iter()
+            .map(|i| match &i.kind {
+                NodeKind::Map(entries) => compile_map(entries, file, names, diags),
+                _ => unreachable!(),
+            })
+            .collect::<Result<_, _>>()?,
+        NodeKind::Seq(items) if items.iter().all(|i| matches!(i.kind, NodeKind::Scalar { .. })) && !items.is_empty() => {
+            vec![vec![compile_item(None, &[], node, node.line, file, names, diags)?]]
+        }
+        NodeKind::Scalar { .. } if !node.is_null() => vec![vec![compile_item(None, &[], node, node.line, file, names, diags)?]],
+        _ => {
+            return Err(err(
+                Code::RuleStructure,
+                node.line,
+                format!("search identifier '{name}' must be a mapping, a list of mappings or a list of keywords"),
+            ));
+        }
+    };
+    Ok(Search { name: name.to_owned(), alternatives })
+}
+
+fn compile_map(entries: &[(Node, Node)], file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Result<Vec<Item>, Diagnostic> {
+    entries
+        .iter()
+        .map(|(key, value)| {
+            let key_text = key.as_str().unwrap_or_default();
+            let mut parts = key_text.split('|');
+            let field = parts.next().unwrap_or_default();
+            let mods: Vec<&str> = parts.collect();
+            let field = (!field.is_empty()).then_some(field);
+            compile_item(field, &mods, value, key.line, file, names, diags)
+        })
+        .collect()
+}
+
+fn compile_item(
+    field: Option<&str>,
+    mod_names: &[&str],
+    values: &Node,
+    line: usize,
+    file: &str,
+    names: &FieldNames,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Item, Diagnostic> {
+    let err = |(code, msg): (Code, String)| Diagnostic::new(code, file, Some(line), msg);
+    let mut chain = Chain::parse(mod_names).map_err(err)?;
+    if field.is_none() {
+        let positional = [Modifier::Contains, Modifier::StartsWith, Modifier::EndsWith, Modifier::Re, Modifier::Cidr];
+        if chain.mods.iter().any(|m| matches!(m, Modifier::Exists | Modifier::FieldRef)) {
+            return Err(err((Code::InvalidModifierChain, "keywords cannot take 'exists' or 'fieldref'".into())));
+        }
+        // Keywords are substring searches (SIGMA.md D2).
+        if !chain.mods.iter().any(|m| positional.contains(m)) {
+            chain.mods.push(Modifier::Contains);
+        }
+    }
+    let raw: Vec<&Node> = match &values.kind {
+        NodeKind::Seq(items) => items.iter().collect(),
+        _ => vec![values],
+    };
+    if let Some(bad) = raw.iter().find(|n| !matches!(n.kind, NodeKind::Scalar { .. })) {
+        return Err(Diagnostic::new(Code::RuleStructure, file, Some(bad.line), "values must be scalars"));
+    }
+    let key = std::iter::once(field.unwrap_or("")).chain(mod_names.iter().copied()).collect::<Vec<_>>().join("|");
+    if chain.all && raw.len() == 1 {
+        diags.push(Diagnostic::new(Code::Lint, file, Some(line), format!("'{key}': 'all' on a single value has no effect")));
+    }
+    if raw.len() > 1 && raw.iter().any(|n| n.is_null()) {
+        diags.push(Diagnostic::new(Code::Lint, file, Some(line), format!("'{key}': null inside a value list")));
+    }
+    let mut groups = Vec::new();
+    let mut resolve = |name: &str| names.intern(name);
+    for node in &raw {
+        let value = RawValue { text: node.as_str().unwrap_or_default(), null: node.is_null() };
+        groups.push(compile_value(&chain, &value, &mut resolve).map_err(err)?);
+    }
+    if raw.is_empty() {
+        // `A: []` means null (SIGMA.md EC-62).
+        groups.push(vec![crate::pattern::Pattern::Null]);
+    }
+    let target = match field {
+        Some(name) => Target::Field { field: names.intern(name), name: name.to_owned() },
+        None => Target::Keywords,
+    };
+    Ok(Item { target, groups, all: chain.all, negate: chain.negate, key })
+}
