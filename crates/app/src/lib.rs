@@ -1,1 +1,11 @@
+//! ferret's use cases. Each composes the engines (readers, Sigma) for one
+//! job and reports through return values, sinks and a progress callback;
+//! nothing here prints or exits, so the CLI and (later) the server share it.
 
+mod host;
+pub mod hunt;
+pub mod rules;
+pub mod sinks;
+
+pub use hunt::{HuntConfig, HuntError, HuntSummary, NoProgress, Progress, hunt, load_rules};
+pub use ferret_read::{ReadError, ReadOptions};

@@ -1,0 +1,251 @@
+//! The hunt use case: read every input in parallel, route each event to the
+//! rules of its logsource, and hand the alerts to a sink in a deterministic
+//! order.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferret_model::{Alert, AlertRule, AlertSink, Event, FieldNames, Level, MatchedField, attack_techniques};
+use ferret_read::{Input, ReadError, ReadOptions, ReadResult, StreamVisitor, expand_inputs, read_input};
+use ferret_sigma::{Diagnostic, Mappings, Match, RuleSet, RuleSource, Scanner, Severity};
+use rayon::prelude::*;
+
+use crate::host::host_of;
+use crate::rules::{builtin_sources, read_rule_paths};
+
+/// What to hunt in and with.
+#[derive(Clone, Debug, Default)]
+pub struct HuntConfig {
+    /// Files, directories, archives; `-` for stdin.
+    pub inputs: Vec<PathBuf>,
+    /// Rule files and directories given by the user.
+    pub rule_paths: Vec<PathBuf>,
+    /// Also use ferret's embedded rules.
+    pub builtin_rules: bool,
+    /// Only report alerts at or above this level.
+    pub min_level: Option<Level>,
+    pub read: ReadOptions,
+}
+
+/// Reports progress to whoever drives the hunt (a progress bar, a log).
+/// Every method has a no-op default.
+pub trait Progress: Sync {
+    /// The number of inputs, once known.
+    fn inputs(&self, _count: usize) {}
+    /// One input is done.
+    fn input_done(&self, _name: &str, _events: u64) {}
+    /// A record or file could not be read (reported as it happens).
+    fn read_error(&self, _error: &ReadError) {}
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What a hunt did, for the summary that ends a run.
+#[derive(Clone, Debug, Default)]
+pub struct HuntSummary {
+    /// Inputs found (files, archive members count as their archive).
+    pub files: usize,
+    /// Streams read (a zip with five logs is five streams).
+    pub streams: usize,
+    pub events: u64,
+    /// Records that could not be read and were skipped.
+    pub records_skipped: u64,
+    /// Files or archive members that could not be read at all.
+    pub unreadable: Vec<ReadError>,
+    /// Streams by format name.
+    pub formats: BTreeMap<String, usize>,
+    pub rules_loaded: usize,
+    /// Rule files/documents that did not load (error diagnostics).
+    pub rules_with_errors: usize,
+    pub rules_with_warnings: usize,
+    pub diagnostics: Vec<Diagnostic>,
+    pub alerts_by_level: BTreeMap<Level, usize>,
+    pub elapsed: Duration,
+}
+
+impl HuntSummary {
+    pub fn alerts(&self) -> usize {
+        self.alerts_by_level.values().sum()
+    }
+
+    /// Nothing at all could be read from the inputs.
+    pub fn nothing_read(&self) -> bool {
+        self.streams == 0 && self.files + self.unreadable.len() > 0
+    }
+
+    /// Any input problem: unreadable files or skipped records.
+    pub fn had_read_errors(&self) -> bool {
+        !self.unreadable.is_empty() || self.records_skipped > 0
+    }
+}
+
+/// Hunt errors that stop the run before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum HuntError {
+    #[error("no rules to hunt with: every rule failed to load, or none were given and --no-builtin is set")]
+    NoRules,
+    #[error("writing alerts failed: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Loads and compiles the rules a hunt (or `rules check`) uses.
+pub fn load_rules(rule_paths: &[PathBuf], builtin: bool, names: Arc<FieldNames>) -> (RuleSet, Vec<Diagnostic>) {
+    let (mut sources, mut diags): (Vec<RuleSource>, Vec<Diagnostic>) = read_rule_paths(rule_paths);
+    if builtin {
+        sources.splice(0..0, builtin_sources());
+    }
+    let (set, compile_diags) = RuleSet::compile(&sources, names, &Mappings::builtin());
+    diags.extend(compile_diags);
+    (set, diags)
+}
+
+/// Runs a hunt, writing alerts to `sink` sorted by event time, source,
+/// position and rule id (the same order whatever the thread count).
+pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progress) -> Result<HuntSummary, HuntError> {
+    let started = Instant::now();
+    let names = FieldNames::new();
+    let (rules, diagnostics) = load_rules(&config.rule_paths, config.builtin_rules, names.clone());
+    if rules.is_empty() {
+        return Err(HuntError::NoRules);
+    }
+    let mut summary = HuntSummary {
+        rules_loaded: rules.len(),
+        rules_with_errors: diagnostics.iter().filter(|d| d.severity == Severity::Error).count(),
+        rules_with_warnings: count_rules(&diagnostics, Severity::Warning),
+        diagnostics,
+        ..HuntSummary::default()
+    };
+    let (inputs, missing) = expand_inputs(&config.inputs);
+    for error in &missing {
+        progress.read_error(error);
+    }
+    summary.unreadable.extend(missing);
+    summary.files = inputs.len();
+    progress.inputs(inputs.len());
+
+    let results: Vec<FileResult> = inputs
+        .par_iter()
+        .map(|input| {
+            let result = hunt_input(input, &rules, &names, config, progress);
+            progress.input_done(&input.name(), result.events);
+            result
+        })
+        .collect();
+
+    let mut alerts = Vec::new();
+    for result in results {
+        summary.streams += result.streams;
+        summary.events += result.events;
+        summary.records_skipped += result.records_skipped;
+        summary.unreadable.extend(result.unreadable);
+        for (format, n) in result.formats {
+            *summary.formats.entry(format).or_default() += n;
+        }
+        alerts.extend(result.alerts);
+    }
+    alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    for alert in &alerts {
+        *summary.alerts_by_level.entry(alert.rule.level).or_default() += 1;
+        sink.alert(alert)?;
+    }
+    sink.finish()?;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Distinct rules (by file and rule label) with diagnostics of a severity.
+fn count_rules(diags: &[Diagnostic], severity: Severity) -> usize {
+    let mut seen = std::collections::BTreeSet::new();
+    for d in diags.iter().filter(|d| d.severity == severity) {
+        seen.insert((d.file.as_str(), d.rule.as_deref()));
+    }
+    seen.len()
+}
+
+#[derive(Default)]
+struct FileResult {
+    streams: usize,
+    events: u64,
+    records_skipped: u64,
+    unreadable: Vec<ReadError>,
+    formats: BTreeMap<String, usize>,
+    alerts: Vec<Alert>,
+}
+
+struct HuntVisitor<'a> {
+    scanner: Scanner<'a>,
+    rules: &'a RuleSet,
+    min_level: Option<Level>,
+    progress: &'a dyn Progress,
+    result: FileResult,
+    matches: Vec<Match>,
+}
+
+impl StreamVisitor for HuntVisitor<'_> {
+    fn stream(&mut self, _name: &Arc<str>, format: ferret_read::Format, events: &mut dyn Iterator<Item = ReadResult>) {
+        self.result.streams += 1;
+        *self.result.formats.entry(format.to_string()).or_default() += 1;
+        for item in events {
+            match item {
+                Ok(event) => {
+                    self.result.events += 1;
+                    self.scan(&event);
+                }
+                Err(error) => {
+                    self.result.records_skipped += 1;
+                    self.progress.read_error(&error);
+                }
+            }
+        }
+    }
+
+    fn unreadable(&mut self, error: ReadError) {
+        self.progress.read_error(&error);
+        self.result.unreadable.push(error);
+    }
+}
+
+impl HuntVisitor<'_> {
+    fn scan(&mut self, event: &Event) {
+        self.matches.clear();
+        self.scanner.scan(event, &mut self.matches);
+        for m in &self.matches {
+            let rule = self.rules.rule(m.rule);
+            if self.min_level.is_some_and(|min| rule.level < min) {
+                continue;
+            }
+            self.result.alerts.push(Alert {
+                timestamp: event.timestamp,
+                rule: AlertRule {
+                    id: rule.id.clone(),
+                    title: rule.title.clone(),
+                    level: rule.level,
+                    status: rule.status.clone(),
+                    attack: attack_techniques(&rule.tags),
+                    tags: rule.tags.clone(),
+                    source: rule.file.clone(),
+                },
+                host: host_of(event, self.rules.names()),
+                matched: m.fields.iter().map(|(field, value)| MatchedField { field: field.clone(), value: value.clone() }).collect(),
+                provenance: event.provenance.clone(),
+            });
+        }
+    }
+}
+
+fn hunt_input(input: &Input, rules: &RuleSet, names: &Arc<FieldNames>, config: &HuntConfig, progress: &dyn Progress) -> FileResult {
+    let mut visitor = HuntVisitor {
+        scanner: Scanner::new(rules),
+        rules,
+        min_level: config.min_level,
+        progress,
+        result: FileResult::default(),
+        matches: Vec::new(),
+    };
+    read_input(input, names, &config.read, &mut visitor);
+    visitor.result
+}

@@ -1,0 +1,74 @@
+//! Finding and reading rule files: user paths and ferret's embedded rules.
+
+use std::path::{Path, PathBuf};
+
+use ferret_sigma::{Code, Diagnostic, RuleSource};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// The name embedded rules are reported under.
+pub const BUILTIN_PREFIX: &str = "builtin:";
+
+/// ferret's own rules, as sources named `builtin:<path>`.
+pub fn builtin_sources() -> Vec<RuleSource> {
+    BUILTIN_RULES
+        .iter()
+        .map(|(path, text)| RuleSource {
+            name: format!("{BUILTIN_PREFIX}{path}"),
+            text: (*text).to_owned(),
+        })
+        .collect()
+}
+
+/// Reads every `.yml`/`.yaml` file under the given files and directories
+/// (recursively, in sorted order). Files that cannot be read become
+/// diagnostics; nothing stops the rest.
+pub fn read_rule_paths(paths: &[PathBuf]) -> (Vec<RuleSource>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut diags = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            collect(path, &mut files, &mut diags);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            diags.push(Diagnostic::new(Code::YamlSyntax, &path.display().to_string(), None, "no such rule file or directory"));
+        }
+    }
+    let mut sources = Vec::with_capacity(files.len());
+    for file in files {
+        let name = file.display().to_string();
+        match std::fs::read(&file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => sources.push(RuleSource { name, text }),
+                Err(e) => diags.push(Diagnostic::new(
+                    Code::YamlSyntax,
+                    &name,
+                    None,
+                    format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                )),
+            },
+            Err(e) => diags.push(Diagnostic::new(Code::YamlSyntax, &name, None, format!("cannot read: {e}"))),
+        }
+    }
+    (sources, diags)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            diags.push(Diagnostic::new(Code::YamlSyntax, &dir.display().to_string(), None, format!("cannot list: {e}")));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            collect(&path, out, diags);
+        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+            out.push(path);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! `ferret hunt`: Sigma detection over logs.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clap::{Args, ValueEnum};
+use ferret_app::sinks::{CsvSink, JsonlSink, TableSink};
+use ferret_app::{HuntConfig, HuntSummary, Progress, hunt};
+use ferret_model::{AlertSink, Level};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::Outcome;
+use crate::output::{terminal_width, writer};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    /// A table for reading at a terminal.
+    Table,
+    Csv,
+    /// JSON Lines, one alert per line (schema in the README).
+    Jsonl,
+}
+
+#[derive(Args)]
+pub struct HuntArgs {
+    /// Log files, directories (recursive), .gz/.zip archives; `-` reads stdin.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Sigma rule file or directory (repeatable).
+    #[arg(short, long = "rules", value_name = "DIR|FILE")]
+    rules: Vec<PathBuf>,
+    /// Do not use ferret's built-in rules.
+    #[arg(long)]
+    no_builtin: bool,
+    #[arg(short, long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write alerts to a file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Only report alerts at or above this level.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    min_level: Option<Level>,
+    /// The year of syslog timestamps that carry none (default: from the file's modification time).
+    #[arg(long, value_name = "YEAR")]
+    year: Option<i16>,
+    /// Exit with 2 when any record or file could not be read.
+    #[arg(long)]
+    fail_on_error: bool,
+    /// Exit with 1 when there are alerts.
+    #[arg(long)]
+    fail_on_findings: bool,
+    /// Show at most this many read errors (the summary counts all).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    max_errors: usize,
+    /// No summary and no progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    s.parse()
+}
+
+pub fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
+    let mut config = HuntConfig {
+        inputs: args.paths,
+        rule_paths: args.rules,
+        builtin_rules: !args.no_builtin,
+        min_level: args.min_level,
+        ..HuntConfig::default()
+    };
+    config.read.assume_year = args.year;
+    let out = writer(args.output.as_deref())?;
+    let mut sink: Box<dyn AlertSink> = match args.format {
+        Format::Table => Box::new(TableSink::new(out, terminal_width())),
+        Format::Csv => Box::new(CsvSink::new(out)),
+        Format::Jsonl => Box::new(JsonlSink::new(out)),
+    };
+    let progress = TerminalProgress::new(!args.quiet && std::io::stderr().is_terminal(), args.max_errors);
+    let summary = hunt(&config, sink.as_mut(), &progress)?;
+    progress.finish();
+    if !args.quiet {
+        print_summary(&summary, progress.errors_hidden());
+    }
+    Ok(if summary.nothing_read() || (args.fail_on_error && summary.had_read_errors()) {
+        Outcome::Failed
+    } else if args.fail_on_findings && summary.alerts() > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Ok
+    })
+}
+
+/// A progress bar on stderr (when it is a terminal) and read errors printed
+/// as they happen, up to a limit.
+struct TerminalProgress {
+    bar: Mutex<Option<ProgressBar>>,
+    enabled: bool,
+    max_errors: usize,
+    errors: AtomicUsize,
+}
+
+impl TerminalProgress {
+    fn new(enabled: bool, max_errors: usize) -> Self {
+        Self { bar: Mutex::new(None), enabled, max_errors, errors: AtomicUsize::new(0) }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap().take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn errors_hidden(&self) -> usize {
+        self.errors.load(Ordering::Relaxed).saturating_sub(self.max_errors)
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn inputs(&self, count: usize) {
+        if self.enabled {
+            let bar = ProgressBar::new(count as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            *self.bar.lock().unwrap() = Some(bar);
+        }
+    }
+
+    fn input_done(&self, name: &str, _events: u64) {
+        if let Some(bar) = self.bar.lock().unwrap().as_ref() {
+            bar.set_message(name.to_owned());
+            bar.inc(1);
+        }
+    }
+
+    fn read_error(&self, error: &ferret_app::ReadError) {
+        let n = self.errors.fetch_add(1, Ordering::Relaxed);
+        if n >= self.max_errors {
+            return;
+        }
+        let line = format!("warning: {error}");
+        match self.bar.lock().unwrap().as_ref() {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+fn print_summary(s: &HuntSummary, hidden_errors: usize) {
+    if hidden_errors > 0 {
+        eprintln!("warning: {hidden_errors} more read errors not shown (--max-errors)");
+    }
+    let formats: Vec<String> = s.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
+    eprintln!();
+    eprintln!("Summary");
+    eprintln!("  files        {} ({} streams: {})", s.files, s.streams, formats.join(", "));
+    eprintln!("  events read  {}", s.events);
+    eprintln!("  skipped      {} records, {} unreadable files", s.records_skipped, s.unreadable.len());
+    eprintln!(
+        "  rules        {} loaded, {} not loaded (errors), {} with warnings (`ferret rules check` shows why)",
+        s.rules_loaded, s.rules_with_errors, s.rules_with_warnings
+    );
+    let levels: Vec<String> = Level::ALL
+        .iter()
+        .rev()
+        .filter_map(|l| s.alerts_by_level.get(l).map(|n| format!("{n} {l}")))
+        .collect();
+    let levels = if levels.is_empty() { "none".to_owned() } else { levels.join(", ") };
+    eprintln!("  alerts       {} ({levels})", s.alerts());
+    eprintln!("  elapsed      {:.2?}", s.elapsed);
+}

@@ -1,0 +1,26 @@
+//! Where command output goes: a file or stdout, and what the terminal is.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::Context;
+
+/// A buffered writer to `path`, or to stdout when `path` is `None` or `-`.
+pub fn writer(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => {
+            let file = File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+            Ok(Box::new(BufWriter::new(file)))
+        }
+        _ => Ok(Box::new(BufWriter::new(io::stdout().lock()))),
+    }
+}
+
+/// The terminal width when stdout is a terminal.
+pub fn terminal_width() -> Option<u16> {
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(120))
+}

@@ -1,0 +1,306 @@
+//! Conformance cases from the Sigma specification and ../shared/SIGMA.md §5,
+//! one line each. Rules are written as a `detection` block; the logsource is
+//! `windows/process_creation` and the event is a Sysmon EventID 1 unless
+//! the case says otherwise.
+
+use ferret_model::{Event, FieldNames, Location, Provenance, SourceKind, Value};
+use ferret_sigma::{Code, Mappings, RuleSet, RuleSource, Scanner};
+use serde_json::json;
+
+const PROCESS_CREATION: &str = "product: windows\n    category: process_creation";
+
+fn event(names: &FieldNames, fields: serde_json::Value) -> Event {
+    let mut e = Event::new(SourceKind::Windows, Provenance { source: "t".into(), location: Location::Record(1) });
+    e.push(names.intern("Channel"), Value::text("Microsoft-Windows-Sysmon/Operational"));
+    e.push(names.intern("EventID"), Value::number("1"));
+    let serde_json::Value::Object(map) = fields else { panic!("event must be an object") };
+    for (k, v) in map {
+        let values = match v {
+            serde_json::Value::Array(items) => items,
+            other => vec![other],
+        };
+        for v in values {
+            let value = match v {
+                serde_json::Value::Null => Value::Null,
+                serde_json::Value::Bool(b) => Value::Bool(b),
+                serde_json::Value::Number(n) => Value::number(n.to_string()),
+                serde_json::Value::String(s) => Value::text(s),
+                other => panic!("unsupported {other}"),
+            };
+            e.push(names.intern(&k), value);
+        }
+    }
+    e
+}
+
+fn compile(logsource: &str, detection: &str) -> Result<RuleSet, Vec<ferret_sigma::Diagnostic>> {
+    let indented: String = detection.lines().map(|l| format!("    {l}\n")).collect();
+    let text = format!("title: t\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n    {logsource}\ndetection:\n{indented}");
+    let names = FieldNames::new();
+    let (set, diags) = RuleSet::compile(&[RuleSource { name: "t.yml".into(), text }], names, &Mappings::builtin());
+    if set.is_empty() { Err(diags) } else { Ok(set) }
+}
+
+fn matches_in(logsource: &str, detection: &str, fields: serde_json::Value) -> bool {
+    let set = compile(logsource, detection).unwrap_or_else(|d| panic!("rule did not load: {d:?}"));
+    let e = event(set.names(), fields);
+    let mut out = Vec::new();
+    Scanner::new(&set).scan(&e, &mut out);
+    !out.is_empty()
+}
+
+macro_rules! sigma_match {
+    ($det:expr, $($event:tt)+) => {
+        assert!(matches_in(PROCESS_CREATION, $det, json!($($event)+)), "expected a match: {} on {}", $det, json!($($event)+))
+    };
+}
+macro_rules! sigma_no_match {
+    ($det:expr, $($event:tt)+) => {
+        assert!(!matches_in(PROCESS_CREATION, $det, json!($($event)+)), "expected no match: {} on {}", $det, json!($($event)+))
+    };
+}
+macro_rules! sigma_load_error {
+    ($det:expr, $code:expr) => {
+        match compile(PROCESS_CREATION, $det) {
+            Ok(_) => panic!("expected a load error for {}", $det),
+            Err(d) => assert!(d.iter().any(|d| d.code == $code), "expected {:?}, got {d:?}", $code),
+        }
+    };
+}
+
+#[test]
+fn ec01_plain_values_are_full_matches() {
+    let det = "sel:\n    Image: 'C:\\Windows\\System32\\net.exe'\ncondition: sel";
+    sigma_match!(det, {"Image": "c:\\windows\\system32\\NET.EXE"});
+    sigma_no_match!(det, {"Image": "C:\\Windows\\System32\\net.exe.bak"});
+    sigma_no_match!(det, {"Image": "X:\\C:\\Windows\\System32\\net.exe"});
+    sigma_no_match!("sel:\n    Channel: 'Sec?rity'\ncondition: sel", {"Channel2": "MySec1rityLog"});
+}
+
+#[test]
+fn ec02_star_spans_newlines_question_mark_is_one_char() {
+    sigma_match!("sel:\n    CommandLine: '*Invoke-Mimikatz*-DumpCreds*'\ncondition: sel", {"CommandLine": "x {\r\n Invoke-Mimikatz\r\n -DumpCreds\r\n}"});
+    let det = "sel:\n    CommandLine: 'a?c'\ncondition: sel";
+    sigma_match!(det, {"CommandLine": "abc"});
+    sigma_match!(det, {"CommandLine": "a\nc"});
+    sigma_no_match!(det, {"CommandLine": "ac"});
+    sigma_no_match!(det, {"CommandLine": "abbc"});
+}
+
+#[test]
+fn ec03_escaped_wildcards_are_literal() {
+    let det = "sel:\n    CommandLine|contains: '\\*.lnk'\ncondition: sel";
+    sigma_match!(det, {"CommandLine": "gci C:\\ -Filter *.lnk -Recurse"});
+    sigma_no_match!(det, {"CommandLine": "gci a.lnk"});
+    sigma_match!("sel:\n    Description: '\\?'\ncondition: sel", {"Description": "?"});
+    sigma_no_match!("sel:\n    Description: '\\?'\ncondition: sel", {"Description": "A"});
+}
+
+#[test]
+fn ec05_double_backslashes_collapse() {
+    let det = "sel:\n    CommandLine|contains|all:\n        - 'copy '\n        - '\\\\\\\\\\?\\\\GLOBALROOT\\\\Device\\\\HarddiskVolumeShadowCopy'\ncondition: sel";
+    sigma_match!(det, {"CommandLine": "cmd /c copy \\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\Windows\\System32\\config\\SAM C:\\t\\"});
+    sigma_no_match!(det, {"CommandLine": "copy \\\\X\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1"});
+    sigma_match!("sel:\n    CommandLine|contains: '\\\\\\\\.\\\\pipe\\\\'\ncondition: sel", {"CommandLine": "cmd.exe /c echo x > \\\\.\\pipe\\x"});
+}
+
+#[test]
+fn ec06_modifiers_add_wildcard_tokens_not_escapes() {
+    sigma_match!("sel:\n    CommandLine|contains: '\\AppData\\Local\\'\ncondition: sel", {"CommandLine": "C:\\Users\\a\\AppData\\Local\\Temp\\x.exe"});
+    sigma_match!("sel:\n    PipeName|startswith: '\\pipe\\'\ncondition: sel", {"PipeName": "\\pipe\\abc"});
+}
+
+#[test]
+fn ec07_yaml_escapes_come_first() {
+    let det = "sel:\n    CommandLine|contains:\n        - '\"BUILTIN\\\\\"'\n        - \"'BUILTIN\\\\'\"\ncondition: sel";
+    sigma_match!(det, {"CommandLine": "findstr \"BUILTIN\\\""});
+    sigma_match!(det, {"CommandLine": "findstr 'BUILTIN\\'"});
+    sigma_no_match!(det, {"CommandLine": "findstr \"BUILTIN\\\\\""});
+}
+
+#[test]
+fn ec09_percent_is_literal_without_expand() {
+    let det = "sel:\n    CommandLine|contains: '>?%TEMP%\\'\ncondition: sel";
+    sigma_match!(det, {"CommandLine": "cmd /c whoami >\"%TEMP%\\o.txt\""});
+    sigma_match!(det, {"CommandLine": "cmd /c whoami >>%TEMP%\\o.txt"});
+    sigma_no_match!(det, {"CommandLine": "cmd /c whoami >%TEMP%\\o.txt"});
+}
+
+#[test]
+fn ec10_whitespace_is_significant() {
+    let det = "sel:\n    CommandLine|contains|windash: ' -enc '\ncondition: sel";
+    sigma_match!(det, {"CommandLine": "powershell -enc AAAA"});
+    sigma_match!(det, {"CommandLine": "powershell /enc AAAA"});
+    sigma_no_match!(det, {"CommandLine": "powershell-enc AAAA"});
+    sigma_no_match!(det, {"CommandLine": "powershell -encodedcommand AAAA"});
+}
+
+#[test]
+fn ec11_to_ec14_case_rules() {
+    let det = "sel:\n    OriginalFileName: 'Cmd.Exe'\ncondition: sel";
+    sigma_match!(det, {"OriginalFileName": "CMD.EXE"});
+    sigma_no_match!(det, {"OriginalFileName": "cmd.exe "});
+    sigma_match!("sel:\n    Image|endswith: 'ÄRGER.EXE'\ncondition: sel", {"Image": "C:\\ärger.exe"});
+    let cased = "sel:\n    CommandLine|contains|cased: 'Invoke-Mimikatz'\ncondition: sel";
+    sigma_match!(cased, {"CommandLine": "x Invoke-Mimikatz y"});
+    sigma_no_match!(cased, {"CommandLine": "x invoke-mimikatz y"});
+    sigma_no_match!("sel:\n    CommandLine|re: 'mimikatz'\ncondition: sel", {"CommandLine": "MIMIKATZ"});
+    sigma_match!("sel:\n    CommandLine|re|i: 'mimikatz'\ncondition: sel", {"CommandLine": "MIMIKATZ"});
+    sigma_match!("sel:\n    CommandLine|re: '(?i)mimikatz'\ncondition: sel", {"CommandLine": "xx MIMIKATZ yy"});
+    sigma_no_match!("sel:\n    CommandLine|re: '^Invoke'\ncondition: sel", {"CommandLine": "x\nInvoke"});
+    sigma_match!("sel:\n    CommandLine|re|m: '^Invoke'\ncondition: sel", {"CommandLine": "x\nInvoke"});
+    sigma_no_match!("sel:\n    CommandLine|re: 'a.b'\ncondition: sel", {"CommandLine": "a\nb"});
+    sigma_match!("sel:\n    CommandLine|re|s: 'a.b'\ncondition: sel", {"CommandLine": "a\nb"});
+}
+
+#[test]
+fn ec17_ec18_windash_and_all() {
+    let det = "sel:\n    CommandLine|contains|windash: ' -exec-policy'\ncondition: sel";
+    sigma_match!(det, {"CommandLine": "pwsh /exec-policy bypass"});
+    sigma_match!(det, {"CommandLine": "pwsh \u{2013}exec-policy bypass"});
+    sigma_no_match!(det, {"CommandLine": "pwsh -exec/policy bypass"});
+    let all = "sel:\n    CommandLine|contains|all|windash:\n        - ' -a'\n        - ' -b'\ncondition: sel";
+    sigma_match!(all, {"CommandLine": "tool /a -b"});
+    sigma_no_match!(all, {"CommandLine": "tool -a"});
+}
+
+#[test]
+fn ec19_ec22_encodings() {
+    let det = "sel:\n    CommandLine|base64offset|contains: 'IEX ('\ncondition: sel";
+    sigma_match!(det, {"CommandLine": "powershell -e SUVYIChOZXctT2JqZWN0IE5ldC5XZWJDbGllbnQp"});
+    sigma_match!(det, {"CommandLine": "x eElFWCAoTmV3LU9iamVjdCBOZXQuV2ViQ2xpZW50KQ=="});
+    sigma_match!(det, {"CommandLine": "x eHlJRVggKE5ldy1PYmplY3QgTmV0LldlYkNsaWVudCk="});
+    let utf16 = "sel:\n    CommandLine|utf16|base64offset|contains: 'ab'\ncondition: sel";
+    sigma_match!(utf16, {"CommandLine": "//5hAGIA"});
+    sigma_no_match!(utf16, {"CommandLine": "YQBiAA=="});
+    sigma_match!("sel:\n    Payload|base64: 'ping'\ncondition: sel", {"Payload": "cGluZw=="});
+    sigma_no_match!("sel:\n    Payload|base64: 'ping'\ncondition: sel", {"Payload": "xcGluZw==y"});
+    sigma_match!("sel:\n    Payload|base64|contains: 'ping'\ncondition: sel", {"Payload": "xcGluZw==y"});
+}
+
+#[test]
+fn ec23_cidr() {
+    let det = "sel:\n    Image|endswith: '\\cmstp.exe'\nfilter:\n    DestinationIp|cidr:\n        - '10.0.0.0/8'\n        - 'fe80::/10'\ncondition: sel and not filter";
+    let with = |ip: &str| json!({"Image": "C:\\Windows\\System32\\cmstp.exe", "DestinationIp": ip});
+    for (ip, want) in [("10.1.2.3", false), ("8.8.8.8", true), ("fe80::1", false), ("::ffff:10.1.2.3", false), ("-", true)] {
+        assert_eq!(matches_in(PROCESS_CREATION, det, with(ip)), want, "{ip}");
+    }
+    sigma_load_error!("sel:\n    DestinationIp|cidr: '192.168.1.1/24'\ncondition: sel", Code::InvalidValue);
+}
+
+#[test]
+fn ec25_exists() {
+    sigma_match!("sel:\n    PasswordLastSet|exists: true\ncondition: sel", {"PasswordLastSet": ""});
+    sigma_match!("sel:\n    PasswordLastSet|exists: true\ncondition: sel", {"PasswordLastSet": null});
+    sigma_match!("sel:\n    PasswordLastSet|exists: false\ncondition: sel", {"Other": 1});
+    sigma_load_error!("sel:\n    PasswordLastSet|exists: 'yes'\ncondition: sel", Code::InvalidValue);
+}
+
+#[test]
+fn ec26_fieldref() {
+    let det = "sel:\n    TargetFilename|fieldref: Image\ncondition: sel";
+    sigma_match!(det, {"Image": "C:\\t\\a.exe", "TargetFilename": "C:\\t\\a.exe"});
+    sigma_match!(det, {"Image": "C:\\T\\A.EXE", "TargetFilename": "c:\\t\\a.exe"});
+    sigma_no_match!(det, {"Image": "C:\\t\\a.exe"});
+    sigma_load_error!("sel:\n    TargetFilename|fieldref: 'Image*'\ncondition: sel", Code::InvalidValue);
+}
+
+#[test]
+fn ec27_neq_negates_the_whole_item() {
+    let det = "sel:\n    LogonType|neq:\n        - 2\n        - 10\ncondition: sel";
+    sigma_match!(det, {"LogonType": "3"});
+    sigma_no_match!(det, {"LogonType": "2"});
+    sigma_no_match!(det, {"LogonType": 10});
+    sigma_match!(det, {"Other": 1});
+}
+
+#[test]
+fn ec30_null_empty_and_dash() {
+    let det = "selection:\n    Image|endswith: '\\bash.exe'\nfilter_main_no_cli:\n    CommandLine: null\nfilter_main_empty:\n    CommandLine: ''\ncondition: selection and not 1 of filter_main_*";
+    let bash = |cli: serde_json::Value| {
+        let mut e = json!({"Image": "C:\\Windows\\System32\\bash.exe"});
+        if !cli.is_string() || cli != json!("<absent>") {
+            e["CommandLine"] = cli;
+        }
+        e
+    };
+    assert!(!matches_in(PROCESS_CREATION, det, json!({"Image": "C:\\Windows\\System32\\bash.exe"})));
+    assert!(!matches_in(PROCESS_CREATION, det, bash(json!(""))));
+    assert!(matches_in(PROCESS_CREATION, det, bash(json!("-"))));
+    assert!(matches_in(PROCESS_CREATION, det, bash(json!("bash.exe evil.sh"))));
+    assert!(!matches_in(PROCESS_CREATION, det, bash(json!(null))));
+}
+
+#[test]
+fn ec32_ec33_numbers() {
+    sigma_match!("sel:\n    ProcessId: 4688\ncondition: sel", {"ProcessId": "4688"});
+    sigma_no_match!("sel:\n    ProcessId: 46\ncondition: sel", {"ProcessId": 4688});
+    sigma_match!("sel:\n    ProcessId|startswith: '46'\ncondition: sel", {"ProcessId": 4688});
+    sigma_no_match!("sel:\n    ProcessId|startswith: '46'\ncondition: sel", {"ProcessId": 5156});
+    sigma_match!("sel:\n    Count|gte: 5\ncondition: sel", {"Count": "12"});
+    sigma_no_match!("sel:\n    Count|gt: 5\ncondition: sel", {"Count": "five"});
+}
+
+#[test]
+fn ec34_ec35_precedence() {
+    let det = "a:\n    A: 1\nb:\n    B: 2\nc:\n    C: 3\ncondition: a or b and c";
+    sigma_match!(det, {"A": 1, "B": 0, "C": 0});
+    sigma_no_match!(det, {"A": 0, "B": 2, "C": 0});
+    let det = "a:\n    A: 1\nb:\n    B: 2\ncondition: not a and b";
+    sigma_match!(det, {"A": 2, "B": 2});
+    sigma_no_match!(det, {"A": 1, "B": 2});
+    sigma_no_match!(det, {"A": 2, "B": 3});
+}
+
+#[test]
+fn ec37_ec38_identifiers_and_condition_lists() {
+    sigma_match!("orgs:\n    A: 1\ntlds:\n    B: 1\ncondition: orgs and tlds", {"A": 1, "B": 1});
+    sigma_load_error!("a:\n    A: 1\nb:\n    B: 1\ncondition: a AND b", Code::ConditionSyntax);
+    sigma_load_error!("a:\n    A: 1\ncondition: a and missing", Code::UndefinedIdentifier);
+    sigma_load_error!("a:\n    A: 1\ncondition: 1 of filter_*", Code::UndefinedIdentifier);
+    sigma_match!("sel_a:\n    A: 1\nsel_b:\n    B: 1\ncondition:\n    - sel_a\n    - sel_b", {"B": 1});
+    sigma_match!("select_tree_execution|endswith:\n    Image: '/tree'\ncondition: 1 of select*", {"Image": "/tree"});
+    sigma_no_match!("select_tree_execution|endswith:\n    Image: '/tree'\ncondition: 1 of select*", {"Image": "/usr/bin/tree"});
+}
+
+#[test]
+fn ec39_keywords_match_per_value_never_across_fields() {
+    let det = "sel:\n    EventID: 1\nkw:\n    '|all':\n        - 'truncate'\n        - '-s'\ncondition: sel and kw";
+    sigma_match!(det, {"a0": "truncate", "a1": "-s", "a2": "100M"});
+    sigma_no_match!(det, {"a0": "trunc", "a1": "ate-s"});
+    sigma_match!("keywords:\n    - 'dpapi::masterkey'\ncondition: keywords", {"CommandLine": "mimikatz DPAPI::MasterKey /in:x"});
+}
+
+#[test]
+fn ec43_multi_valued_fields() {
+    let det = "sel:\n    Data|contains|all:\n        - 'Set-Mailbox'\n        - 'ForwardingSmtpAddress'\ncondition: sel";
+    sigma_match!(det, {"Data": ["Set-Mailbox", "-ForwardingSmtpAddress x@evil"]});
+    sigma_match!("sel:\n    Data|contains: 'HostApplication=powershell -nop'\ncondition: sel", {"Data": ["Available", "None", "NewEngineState=Available HostApplication=powershell -nop -w hidden"]});
+}
+
+#[test]
+fn ec40_logsource_routing_keeps_rules_to_their_events() {
+    // An EventID 1 that is not Sysmon's never meets process_creation rules.
+    let set = compile(PROCESS_CREATION, "sel:\n    EventID: 1\ncondition: sel").unwrap();
+    let mut e = event(set.names(), json!({}));
+    e.fields.retain(|(f, _)| set.names().resolve(*f) != "Channel");
+    e.push(set.names().intern("Channel"), Value::text("Application"));
+    let mut out = Vec::new();
+    Scanner::new(&set).scan(&e, &mut out);
+    assert!(out.is_empty());
+    // A security-service rule does not see Sysmon events.
+    assert!(!matches_in("product: windows\n    service: security", "sel:\n    EventID: 1\ncondition: sel", json!({})));
+}
+
+#[test]
+fn ec59_ec62_loading_rules() {
+    sigma_load_error!("sel:\n    A: 1\ncondition: sel | count() by B > 5", Code::ConditionSyntax);
+    sigma_load_error!("sel:\n    A: 1\ncondition: sel near other", Code::ConditionSyntax);
+    sigma_load_error!("sel:\n    A: 1", Code::RuleStructure);
+    sigma_load_error!("sel: {}\ncondition: sel", Code::RuleStructure);
+    sigma_load_error!("sel:\n    A|Contains: x\ncondition: sel", Code::UnknownModifier);
+    sigma_load_error!("sel:\n    A|contains|re: x\ncondition: sel", Code::InvalidModifierChain);
+    sigma_load_error!("sel:\n    A|expand: '%DomainControllers%'\ncondition: sel", Code::UnresolvedPlaceholder);
+    sigma_match!("sel:\n    A: []\ncondition: sel", {"B": 1});
+    sigma_match!("sel:\n    A: \"a\\tb\"\ncondition: sel", {"A": "a\tb"});
+}
