@@ -10,7 +10,9 @@ fn main() {
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();
-    let mut code = String::from("/// ferret's embedded rules: (path under rules/, YAML text).\npub const BUILTIN_RULES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// ferret's embedded rules: (path under rules/, YAML text).\npub const BUILTIN_RULES: &[(&str, &str)] = &[\n",
+    );
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
         let rel = file.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");

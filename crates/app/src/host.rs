@@ -4,7 +4,8 @@ use ferret_model::{Event, FieldNames, Value};
 
 /// Fields that name the host, most specific first: EVTX `Computer`, syslog
 /// `hostname`, agent and ECS spellings.
-const HOST_FIELDS: &[&str] = &["Computer", "hostname", "Hostname", "host.name", "host.hostname", "ComputerName", "host"];
+const HOST_FIELDS: &[&str] =
+    &["Computer", "hostname", "Hostname", "host.name", "host.hostname", "ComputerName", "host"];
 
 /// The host an event is about, if it says.
 pub fn host_of(event: &Event, names: &FieldNames) -> Option<String> {

@@ -230,14 +230,24 @@ impl HuntVisitor<'_> {
                     source: rule.file.clone(),
                 },
                 host: host_of(event, self.rules.names()),
-                matched: m.fields.iter().map(|(field, value)| MatchedField { field: field.clone(), value: value.clone() }).collect(),
+                matched: m
+                    .fields
+                    .iter()
+                    .map(|(field, value)| MatchedField { field: field.clone(), value: value.clone() })
+                    .collect(),
                 provenance: event.provenance.clone(),
             });
         }
     }
 }
 
-fn hunt_input(input: &Input, rules: &RuleSet, names: &Arc<FieldNames>, config: &HuntConfig, progress: &dyn Progress) -> FileResult {
+fn hunt_input(
+    input: &Input,
+    rules: &RuleSet,
+    names: &Arc<FieldNames>,
+    config: &HuntConfig,
+    progress: &dyn Progress,
+) -> FileResult {
     let mut visitor = HuntVisitor {
         scanner: Scanner::new(rules),
         rules,

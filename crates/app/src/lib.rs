@@ -7,5 +7,5 @@ pub mod hunt;
 pub mod rules;
 pub mod sinks;
 
-pub use hunt::{HuntConfig, HuntError, HuntSummary, NoProgress, Progress, hunt, load_rules};
 pub use ferret_read::{ReadError, ReadOptions};
+pub use hunt::{HuntConfig, HuntError, HuntSummary, NoProgress, Progress, hunt, load_rules};

@@ -13,10 +13,7 @@ pub const BUILTIN_PREFIX: &str = "builtin:";
 pub fn builtin_sources() -> Vec<RuleSource> {
     BUILTIN_RULES
         .iter()
-        .map(|(path, text)| RuleSource {
-            name: format!("{BUILTIN_PREFIX}{path}"),
-            text: (*text).to_owned(),
-        })
+        .map(|(path, text)| RuleSource { name: format!("{BUILTIN_PREFIX}{path}"), text: (*text).to_owned() })
         .collect()
 }
 
@@ -32,7 +29,12 @@ pub fn read_rule_paths(paths: &[PathBuf]) -> (Vec<RuleSource>, Vec<Diagnostic>) 
         } else if path.is_file() {
             files.push(path.clone());
         } else {
-            diags.push(Diagnostic::new(Code::YamlSyntax, &path.display().to_string(), None, "no such rule file or directory"));
+            diags.push(Diagnostic::new(
+                Code::YamlSyntax,
+                &path.display().to_string(),
+                None,
+                "no such rule file or directory",
+            ));
         }
     }
     let mut sources = Vec::with_capacity(files.len());
@@ -58,7 +60,12 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            diags.push(Diagnostic::new(Code::YamlSyntax, &dir.display().to_string(), None, format!("cannot list: {e}")));
+            diags.push(Diagnostic::new(
+                Code::YamlSyntax,
+                &dir.display().to_string(),
+                None,
+                format!("cannot list: {e}"),
+            ));
             return;
         }
     };

@@ -49,13 +49,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 5] = [
-        Level::Informational,
-        Level::Low,
-        Level::Medium,
-        Level::High,
-        Level::Critical,
-    ];
+    pub const ALL: [Level; 5] = [Level::Informational, Level::Low, Level::Medium, Level::High, Level::Critical];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -121,12 +115,7 @@ impl Alert {
     /// The key that orders alerts deterministically, whatever the thread
     /// count: event time, source, position, rule id.
     pub fn sort_key(&self) -> (Option<Timestamp>, &str, Location, &str) {
-        (
-            self.timestamp,
-            &self.provenance.source,
-            self.provenance.location,
-            &self.rule.id,
-        )
+        (self.timestamp, &self.provenance.source, self.provenance.location, &self.rule.id)
     }
 }
 
@@ -163,9 +152,8 @@ mod tests {
 
     #[test]
     fn attack_ids_come_from_technique_tags_only() {
-        let tags: Vec<String> = ["attack.initial_access", "attack.t1078.003", "attack.t1110", "cve.2021-1"]
-            .map(String::from)
-            .to_vec();
+        let tags: Vec<String> =
+            ["attack.initial_access", "attack.t1078.003", "attack.t1110", "cve.2021-1"].map(String::from).to_vec();
         assert_eq!(attack_techniques(&tags), ["T1078.003", "T1110"]);
     }
 

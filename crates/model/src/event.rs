@@ -49,13 +49,7 @@ pub struct Event {
 
 impl Event {
     pub fn new(kind: SourceKind, provenance: Provenance) -> Self {
-        Self {
-            kind,
-            timestamp: None,
-            fields: Vec::new(),
-            provenance,
-            raw: None,
-        }
+        Self { kind, timestamp: None, fields: Vec::new(), provenance, raw: None }
     }
 
     pub fn push(&mut self, field: Field, value: Value) {
@@ -64,10 +58,7 @@ impl Event {
 
     /// Every value of `field`, in record order.
     pub fn values(&self, field: Field) -> impl Iterator<Item = &Value> {
-        self.fields
-            .iter()
-            .filter(move |(f, _)| *f == field)
-            .map(|(_, v)| v)
+        self.fields.iter().filter(move |(f, _)| *f == field).map(|(_, v)| v)
     }
 
     /// The first value of `field`.

@@ -55,10 +55,7 @@ pub struct FieldCache {
 
 impl FieldCache {
     pub fn new(names: Arc<FieldNames>) -> Self {
-        Self {
-            names,
-            local: HashMap::new(),
-        }
+        Self { names, local: HashMap::new() }
     }
 
     /// The symbol for `name`.

@@ -37,6 +37,10 @@ pub struct Provenance {
 
 impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.source, self.location)
+        // `path:42` for lines, as editors and grep write it.
+        match self.location {
+            Location::Line(line) => write!(f, "{}:{line}", self.source),
+            other => write!(f, "{} ({other})", self.source),
+        }
     }
 }

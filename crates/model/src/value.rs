@@ -39,16 +39,11 @@ impl Num {
         if digits.bytes().all(|b| b.is_ascii_digit()) {
             return text.parse::<i128>().ok().map(Num::Int);
         }
-        let plausible = digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+        let plausible = digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
         if !plausible {
             return None;
         }
-        text.parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
-            .map(Num::Float)
+        text.parse::<f64>().ok().filter(|f| f.is_finite()).map(Num::Float)
     }
 
     fn as_f64(self) -> f64 {
@@ -77,11 +72,7 @@ impl Value {
     /// read as a decimal number, so nothing the source wrote is lost.
     pub fn number(text: impl Into<Box<str>>) -> Self {
         let text = text.into();
-        if Num::parse(&text).is_some() {
-            Value::Number(text)
-        } else {
-            Value::Text(text)
-        }
+        if Num::parse(&text).is_some() { Value::Number(text) } else { Value::Text(text) }
     }
 
     /// The value as a string, as Sigma compares it: numbers and booleans by

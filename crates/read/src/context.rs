@@ -21,11 +21,7 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        Self {
-            max_decompressed_bytes: 4 << 30,
-            assume_year: None,
-            max_line_bytes: 16 << 20,
-        }
+        Self { max_decompressed_bytes: 4 << 30, assume_year: None, max_line_bytes: 16 << 20 }
     }
 }
 
@@ -42,18 +38,10 @@ pub struct SourceContext {
 
 impl SourceContext {
     pub fn new(source: impl Into<Arc<str>>, names: Arc<FieldNames>, options: ReadOptions) -> Self {
-        Self {
-            source: source.into(),
-            fields: FieldCache::new(names),
-            options,
-            modified: None,
-        }
+        Self { source: source.into(), fields: FieldCache::new(names), options, modified: None }
     }
 
     pub fn provenance(&self, location: Location) -> Provenance {
-        Provenance {
-            source: self.source.clone(),
-            location,
-        }
+        Provenance { source: self.source.clone(), location }
     }
 }

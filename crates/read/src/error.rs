@@ -16,11 +16,7 @@ pub struct ReadError {
 
 impl ReadError {
     pub fn new(source: &Arc<str>, location: Option<Location>, message: impl Into<String>) -> Self {
-        Self {
-            source: source.clone(),
-            location,
-            message: message.into(),
-        }
+        Self { source: source.clone(), location, message: message.into() }
     }
 }
 

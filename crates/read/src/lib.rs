@@ -6,11 +6,23 @@
 //! becomes a [`ReadError`] naming the source and position, and the reader
 //! goes on with the next one.
 
+pub mod auth;
 mod context;
+pub mod csv;
 mod error;
+pub mod evtx;
+mod flat;
+pub mod json;
 pub mod lines;
+pub mod sniff;
+pub mod source;
 pub mod syslog;
+mod time;
+mod windows;
 
 pub use context::{ReadOptions, SourceContext};
 pub use error::{ReadError, ReadResult};
 pub use ferret_model::Event;
+pub use sniff::Format;
+pub use source::{Input, StreamVisitor, expand_inputs, read_input};
+pub use time::{parse_epoch, parse_timestamp};

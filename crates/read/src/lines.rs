@@ -18,7 +18,11 @@ pub struct Line {
 #[derive(Debug)]
 pub enum LineError {
     /// The line at `number` was longer than the limit; it was skipped.
-    TooLong { number: u64, offset: u64, len: usize },
+    TooLong {
+        number: u64,
+        offset: u64,
+        len: usize,
+    },
     Io(io::Error),
 }
 
@@ -32,13 +36,7 @@ pub struct Lines<R> {
 
 impl<R: BufRead> Lines<R> {
     pub fn new(input: R, max_len: usize) -> Self {
-        Self {
-            input,
-            max_len,
-            number: 0,
-            offset: 0,
-            buf: Vec::new(),
-        }
+        Self { input, max_len, number: 0, offset: 0, buf: Vec::new() }
     }
 
     /// Reads up to the next newline without letting `buf` grow past the
@@ -90,11 +88,7 @@ impl<R: BufRead> Iterator for Lines<R> {
             content -= 1;
         }
         if content > self.max_len {
-            return Some(Err(LineError::TooLong {
-                number: self.number,
-                offset,
-                len: content,
-            }));
+            return Some(Err(LineError::TooLong { number: self.number, offset, len: content }));
         }
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
@@ -103,11 +97,7 @@ impl<R: BufRead> Iterator for Lines<R> {
             Ok(s) => s.to_owned(),
             Err(_) => String::from_utf8_lossy(&self.buf).into_owned(),
         };
-        Some(Ok(Line {
-            number: self.number,
-            offset,
-            text,
-        }))
+        Some(Ok(Line { number: self.number, offset, text }))
     }
 }
 
@@ -129,12 +119,7 @@ mod tests {
     fn numbers_offsets_crlf_and_last_line_without_newline() {
         assert_eq!(
             frame(b"a\r\nbb\n\nccc", 100),
-            vec![
-                Ok((1, 0, "a".into())),
-                Ok((2, 3, "bb".into())),
-                Ok((3, 6, "".into())),
-                Ok((4, 7, "ccc".into()))
-            ]
+            vec![Ok((1, 0, "a".into())), Ok((2, 3, "bb".into())), Ok((3, 6, "".into())), Ok((4, 7, "ccc".into()))]
         );
     }
 

@@ -13,7 +13,10 @@ pub enum Cond {
     Or(Vec<Cond>),
     /// `1 of x*` / `any of x*` (`all: false`) and `all of x*`; `them` is
     /// the pattern `None`.
-    Of { all: bool, pattern: Option<String> },
+    Of {
+        all: bool,
+        pattern: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +31,9 @@ enum Token {
 pub fn parse(text: &str) -> Result<Cond, String> {
     let tokens = tokenize(text)?;
     if tokens.contains(&Token::Pipe) {
-        return Err("the pipe syntax (`| count() by ...`) was removed from Sigma; write a correlation rule instead".into());
+        return Err(
+            "the pipe syntax (`| count() by ...`) was removed from Sigma; write a correlation rule instead".into()
+        );
     }
     let mut parser = CondParser { tokens, pos: 0 };
     let cond = parser.or()?;
@@ -149,7 +154,10 @@ impl CondParser {
     fn word(&mut self, word: String) -> Result<Cond, String> {
         match word.as_str() {
             "and" | "or" | "not" | "of" => Err(format!("'{word}' where an identifier was expected")),
-            "near" => Err("'near' (a legacy aggregation) is not part of Sigma 2; write a temporal correlation rule instead".into()),
+            "near" => {
+                Err("'near' (a legacy aggregation) is not part of Sigma 2; write a temporal correlation rule instead"
+                    .into())
+            }
             "AND" | "OR" | "NOT" | "Not" | "And" | "Or" => {
                 Err(format!("'{word}': condition operators are lowercase (and, or, not)"))
             }
@@ -160,14 +168,11 @@ impl CondParser {
                     _ => return Err(format!("'{word} of' needs 'them' or an identifier pattern")),
                 };
                 self.pos += 1;
-                Ok(Cond::Of {
-                    all: word == "all",
-                    pattern: (pattern != "them").then_some(pattern),
-                })
+                Ok(Cond::Of { all: word == "all", pattern: (pattern != "them").then_some(pattern) })
             }
-            _ if self.peek_word() == Some("of") => Err(format!(
-                "'{word} of': only '1 of', 'any of' and 'all of' are Sigma quantifiers"
-            )),
+            _ if self.peek_word() == Some("of") => {
+                Err(format!("'{word} of': only '1 of', 'any of' and 'all of' are Sigma quantifiers"))
+            }
             _ => Ok(Cond::Ident(word)),
         }
     }
@@ -190,12 +195,9 @@ impl fmt::Display for Cond {
             Cond::Not(inner) => write!(f, "not {inner}"),
             Cond::And(terms) => join(f, terms, "and"),
             Cond::Or(terms) => join(f, terms, "or"),
-            Cond::Of { all, pattern } => write!(
-                f,
-                "{} of {}",
-                if *all { "all" } else { "1" },
-                pattern.as_deref().unwrap_or("them")
-            ),
+            Cond::Of { all, pattern } => {
+                write!(f, "{} of {}", if *all { "all" } else { "1" }, pattern.as_deref().unwrap_or("them"))
+            }
         }
     }
 }

@@ -8,7 +8,10 @@ use crate::pattern::Pattern;
 /// What an item looks at.
 #[derive(Clone, Debug)]
 pub enum Target {
-    Field { field: Field, name: String },
+    Field {
+        field: Field,
+        name: String,
+    },
     /// A keyword: any value of the event (or the raw line).
     Keywords,
 }

@@ -121,14 +121,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            severity: code.severity(),
-            file: file.to_owned(),
-            line,
-            rule: None,
-            message: message.into(),
-        }
+        Self { code, severity: code.severity(), file: file.to_owned(), line, rule: None, message: message.into() }
     }
 }
 

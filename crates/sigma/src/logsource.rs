@@ -99,14 +99,17 @@ impl Mappings {
                 return Err(RouteProblem::Unsupported(reason.clone()));
             }
         }
-        let lookup = |table: &HashMap<String, Vec<Selector>>, key: &Option<String>| -> Result<Option<Vec<Selector>>, RouteProblem> {
+        let lookup = |table: &HashMap<String, Vec<Selector>>,
+                      key: &Option<String>|
+         -> Result<Option<Vec<Selector>>, RouteProblem> {
             match key {
                 None => Ok(None),
-                Some(k) => table
-                    .get(k)
-                    .cloned()
-                    .map(Some)
-                    .ok_or_else(|| RouteProblem::Unsupported(format!("no mapping for '{k}' on {}", logsource.product.as_deref().unwrap_or("?")))),
+                Some(k) => table.get(k).cloned().map(Some).ok_or_else(|| {
+                    RouteProblem::Unsupported(format!(
+                        "no mapping for '{k}' on {}",
+                        logsource.product.as_deref().unwrap_or("?")
+                    ))
+                }),
             }
         };
         let category = lookup(&product.categories, &logsource.category)?;

@@ -107,7 +107,11 @@ impl Chain {
         }
         let first_only = |m: Modifier, what: &str| -> Result<(), ModError> {
             match chain.mods.iter().position(|x| *x == m) {
-                Some(i) if chain.mods[..i].iter().any(|x| !matches!(x, Modifier::All | Modifier::Neq | Modifier::Cased)) => {
+                Some(i)
+                    if chain.mods[..i]
+                        .iter()
+                        .any(|x| !matches!(x, Modifier::All | Modifier::Neq | Modifier::Cased)) =>
+                {
                     Err((Code::InvalidModifierChain, format!("'{what}' must come first in the modifier chain")))
                 }
                 _ => Ok(()),
@@ -167,9 +171,7 @@ pub fn compile_value(
         return compile_regex(chain, text).map(|re| vec![Pattern::Regex(re)]);
     }
     if chain.has(Modifier::Cidr) {
-        let net: IpNet = text
-            .parse()
-            .map_err(|_| (Code::InvalidValue, format!("'{text}' is not a CIDR network")))?;
+        let net: IpNet = text.parse().map_err(|_| (Code::InvalidValue, format!("'{text}' is not a CIDR network")))?;
         if net.trunc() != net {
             return Err((Code::InvalidValue, format!("'{text}' has host bits set (did you mean {}?)", net.trunc())));
         }
@@ -179,7 +181,8 @@ pub fn compile_value(
         Modifier::Cmp(op) => Some(*op),
         _ => None,
     }) {
-        let n = Num::parse(text).ok_or((Code::InvalidValue, format!("numeric comparison needs a number, not '{text}'")))?;
+        let n =
+            Num::parse(text).ok_or((Code::InvalidValue, format!("numeric comparison needs a number, not '{text}'")))?;
         return Ok(vec![Pattern::Compare(op, n)]);
     }
     if chain.has(Modifier::FieldRef) {
@@ -208,16 +211,15 @@ pub fn compile_value(
     for m in &chain.mods {
         stages = apply(*m, stages)?;
     }
-    let number = if chain.mods.iter().all(|m| matches!(m, Modifier::All | Modifier::Neq)) {
-        Num::parse(text)
-    } else {
-        None
-    };
+    let number =
+        if chain.mods.iter().all(|m| matches!(m, Modifier::All | Modifier::Neq)) { Num::parse(text) } else { None };
     stages
         .into_iter()
         .map(|stage| match stage {
             Stage::Text(s) => Ok(string_pattern(&s, chain.cased, number)),
-            Stage::Bytes(_) => Err((Code::InvalidModifierChain, "UTF-16 encoding must be followed by base64 or base64offset".into())),
+            Stage::Bytes(_) => {
+                Err((Code::InvalidModifierChain, "UTF-16 encoding must be followed by base64 or base64offset".into()))
+            }
         })
         .collect()
 }
@@ -245,7 +247,9 @@ fn apply(m: Modifier, stages: Vec<Stage>) -> Result<Vec<Stage>, ModError> {
             }
             (Modifier::Windash, Stage::Text(s)) => out.extend(windash(&s).into_iter().map(Stage::Text)),
             (Modifier::Utf16Le | Modifier::Wide | Modifier::Utf16Be | Modifier::Utf16, Stage::Text(s)) => {
-                let text = s.as_plain().ok_or_else(|| chain_err("UTF-16 encoding of a value with wildcards is not possible"))?;
+                let text = s
+                    .as_plain()
+                    .ok_or_else(|| chain_err("UTF-16 encoding of a value with wildcards is not possible"))?;
                 let mut bytes = Vec::new();
                 if m == Modifier::Utf16 {
                     bytes.extend_from_slice(&[0xFF, 0xFE]);
@@ -261,7 +265,9 @@ fn apply(m: Modifier, stages: Vec<Stage>) -> Result<Vec<Stage>, ModError> {
                     Stage::Bytes(b) => b,
                     Stage::Text(s) => s
                         .as_plain()
-                        .ok_or_else(|| (Code::InvalidValue, "base64 encoding of a value with wildcards is not allowed".to_owned()))?
+                        .ok_or_else(|| {
+                            (Code::InvalidValue, "base64 encoding of a value with wildcards is not allowed".to_owned())
+                        })?
                         .into_bytes(),
                 };
                 if m == Modifier::Base64 {
@@ -270,7 +276,10 @@ fn apply(m: Modifier, stages: Vec<Stage>) -> Result<Vec<Stage>, ModError> {
                     out.extend(base64_offsets(&bytes).into_iter().map(|v| Stage::Text(SigmaString::literal(v))));
                 }
             }
-            (Modifier::Utf16Le | Modifier::Wide | Modifier::Utf16Be | Modifier::Utf16 | Modifier::Windash, Stage::Bytes(_)) => {
+            (
+                Modifier::Utf16Le | Modifier::Wide | Modifier::Utf16Be | Modifier::Utf16 | Modifier::Windash,
+                Stage::Bytes(_),
+            ) => {
                 return Err(chain_err("a value can be encoded only once"));
             }
             // Modifiers that shape the item, not the value.
@@ -315,13 +324,11 @@ fn windash(s: &SigmaString) -> Vec<SigmaString> {
         let chars: Vec<char> = text.chars().collect();
         let mut pieces: Vec<String> = vec![String::new()];
         for (i, &c) in chars.iter().enumerate() {
-            let before_is_word = if i > 0 { is_word(chars[i - 1]) } else { index > 0 && ends_with_word(&parts[index - 1]) };
+            let before_is_word =
+                if i > 0 { is_word(chars[i - 1]) } else { index > 0 && ends_with_word(&parts[index - 1]) };
             let after_is_word = chars.get(i + 1).is_some_and(|&n| is_word(n));
             if matches!(c, '-' | '/') && !before_is_word && after_is_word {
-                pieces = pieces
-                    .into_iter()
-                    .flat_map(|p| DASHES.iter().map(move |d| format!("{p}{d}")))
-                    .collect();
+                pieces = pieces.into_iter().flat_map(|p| DASHES.iter().map(move |d| format!("{p}{d}"))).collect();
             } else {
                 pieces.iter_mut().for_each(|p| p.push(c));
             }
@@ -403,7 +410,11 @@ mod tests {
     #[test]
     fn base64offset_matches_the_reference_variants() {
         assert_eq!(variants(&["base64offset"], "IEX ("), ["SUVYIC", "lFWCAo", "JRVggK"].map(String::from), "EC-19");
-        assert_eq!(variants(&["utf16", "base64offset"], "ab"), ["//5hAGIA", "/+YQBiA", "//mEAYg"].map(String::from), "EC-21");
+        assert_eq!(
+            variants(&["utf16", "base64offset"], "ab"),
+            ["//5hAGIA", "/+YQBiA", "//mEAYg"].map(String::from),
+            "EC-21"
+        );
         assert_eq!(variants(&["base64"], "ping"), ["cGluZw=="], "EC-22");
     }
 
@@ -427,6 +438,9 @@ mod tests {
         let err = compile_value(&chain, &RawValue { text: "192.168.1.1/24", null: false }, field).unwrap_err();
         assert!(err.1.contains("host bits"), "{err:?}");
         let chain = Chain::parse(&["contains", "base64offset"]).unwrap();
-        assert_eq!(compile_value(&chain, &RawValue { text: "x", null: false }, field).unwrap_err().0, Code::InvalidValue);
+        assert_eq!(
+            compile_value(&chain, &RawValue { text: "x", null: false }, field).unwrap_err().0,
+            Code::InvalidValue
+        );
     }
 }

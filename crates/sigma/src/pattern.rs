@@ -74,7 +74,9 @@ impl Pattern {
                     StrMatch::Contains(s) => memchr::memmem::find(hay.as_bytes(), s.as_bytes()).is_some(),
                     StrMatch::Glob(re) => re.is_match(text),
                 };
-                hit || number.is_some_and(|n| Num::parse(text).is_some_and(|v| v.partial_cmp(&n) == Some(std::cmp::Ordering::Equal)))
+                hit || number.is_some_and(|n| {
+                    Num::parse(text).is_some_and(|v| v.partial_cmp(&n) == Some(std::cmp::Ordering::Equal))
+                })
             }
             Pattern::Regex(re) => re.is_match(text),
             Pattern::Cidr(net) => parse_ip(text).is_some_and(|ip| net.contains(&ip)),
@@ -107,11 +109,8 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
 
 /// Compares two field values for `fieldref`.
 pub fn compare_fields(mode: RefMode, value: &str, other: &str, cased: bool) -> bool {
-    let (value, other) = if cased {
-        (value.to_owned(), other.to_owned())
-    } else {
-        (value.to_lowercase(), other.to_lowercase())
-    };
+    let (value, other) =
+        if cased { (value.to_owned(), other.to_owned()) } else { (value.to_lowercase(), other.to_lowercase()) };
     match mode {
         RefMode::Equal => value == other,
         RefMode::Contains => value.contains(&other),

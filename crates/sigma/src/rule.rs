@@ -55,11 +55,8 @@ pub enum Loaded {
 pub fn load_document(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Loaded {
     let start = diags.len();
     let loaded = compile(doc, file, names, diags);
-    let label = doc
-        .get("id")
-        .and_then(Node::as_str)
-        .or_else(|| doc.get("title").and_then(Node::as_str))
-        .map(str::to_owned);
+    let label =
+        doc.get("id").and_then(Node::as_str).or_else(|| doc.get("title").and_then(Node::as_str)).map(str::to_owned);
     for d in &mut diags[start..] {
         d.rule = d.rule.take().or_else(|| label.clone());
     }
@@ -75,7 +72,11 @@ pub fn load_document(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec
 fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Result<Rule, Diagnostic> {
     let err = |code, line: usize, msg: String| Diagnostic::new(code, file, Some(line), msg);
     if !matches!(doc.kind, NodeKind::Map(_)) {
-        return Err(err(Code::RuleStructure, doc.line, format!("a rule is a mapping, this document is {}", doc.kind_name())));
+        return Err(err(
+            Code::RuleStructure,
+            doc.line,
+            format!("a rule is a mapping, this document is {}", doc.kind_name()),
+        ));
     }
     if let Some(node) = doc.get("correlation") {
         return Err(err(Code::Unsupported, node.line, "correlation rules are not supported yet".into()));
@@ -85,14 +86,19 @@ fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnosti
     }
     let text = |key: &str| doc.get(key).and_then(Node::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     let title = text("title").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'title'".into()))?;
-    let logsource_node = doc.get("logsource").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'logsource'".into()))?;
-    let detection_node = doc.get("detection").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'detection'".into()))?;
+    let logsource_node =
+        doc.get("logsource").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'logsource'".into()))?;
+    let detection_node =
+        doc.get("detection").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'detection'".into()))?;
     let level = match doc.get("level") {
         None => Level::Medium,
-        Some(node) => node
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| err(Code::RuleStructure, node.line, format!("'level' must be one of informational, low, medium, high, critical")))?,
+        Some(node) => node.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+            err(
+                Code::RuleStructure,
+                node.line,
+                "'level' must be one of informational, low, medium, high, critical".to_owned(),
+            )
+        })?,
     };
     let tags = match doc.get("tags").map(|n| &n.kind) {
         Some(NodeKind::Seq(items)) => items.iter().filter_map(Node::as_str).map(str::to_owned).collect(),
@@ -118,7 +124,12 @@ fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnosti
     })
 }
 
-fn compile_detection(node: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Result<Detection, Diagnostic> {
+fn compile_detection(
+    node: &Node,
+    file: &str,
+    names: &FieldNames,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Detection, Diagnostic> {
     let err = |code, line: usize, msg: String| Diagnostic::new(code, file, Some(line), msg);
     let NodeKind::Map(entries) = &node.kind else {
         return Err(err(Code::RuleStructure, node.line, "'detection' must be a mapping".into()));
@@ -132,12 +143,17 @@ fn compile_detection(node: &Node, file: &str, names: &FieldNames, diags: &mut Ve
             continue;
         }
         if name == "timeframe" {
-            return Err(err(Code::Unsupported, key.line, "'timeframe' belongs to the removed aggregation syntax; use a correlation rule".into()));
+            return Err(err(
+                Code::Unsupported,
+                key.line,
+                "'timeframe' belongs to the removed aggregation syntax; use a correlation rule".into(),
+            ));
         }
         let search = compile_search(name, value, file, names, diags)?;
         searches.push(search);
     }
-    let condition_node = condition_node.ok_or_else(|| err(Code::RuleStructure, node.line, "'detection' has no 'condition'".into()))?;
+    let condition_node =
+        condition_node.ok_or_else(|| err(Code::RuleStructure, node.line, "'detection' has no 'condition'".into()))?;
     let conditions: Vec<&Node> = match &condition_node.kind {
         NodeKind::Seq(items) => items.iter().collect(),
         _ => vec![condition_node],
@@ -147,7 +163,8 @@ fn compile_detection(node: &Node, file: &str, names: &FieldNames, diags: &mut Ve
         let text = cond_node
             .as_str()
             .ok_or_else(|| err(Code::ConditionSyntax, cond_node.line, "a condition is a string".into()))?;
-        let cond = condition::parse(text).map_err(|m| err(Code::ConditionSyntax, cond_node.line, format!("{m} in condition '{text}'")))?;
+        let cond = condition::parse(text)
+            .map_err(|m| err(Code::ConditionSyntax, cond_node.line, format!("{m} in condition '{text}'")))?;
         exprs.push(resolve(&cond, &searches).map_err(|m| err(Code::UndefinedIdentifier, cond_node.line, m))?);
     }
     let condition = if exprs.len() == 1 { exprs.pop().unwrap() } else { Expr::Or(exprs) };
@@ -184,7 +201,13 @@ fn resolve(cond: &Cond, searches: &[Search]) -> Result<Expr, String> {
     })
 }
 
-fn compile_search(name: &str, node: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Result<Search, Diagnostic> {
+fn compile_search(
+    name: &str,
+    node: &Node,
+    file: &str,
+    names: &FieldNames,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Search, Diagnostic> {
     let err = |code, line: usize, msg: String| Diagnostic::new(code, file, Some(line), msg);
     let alternatives = match &node.kind {
         NodeKind::Map(entries) => {
@@ -200,10 +223,14 @@ fn compile_search(name: &str, node: &Node, file: &str, names: &FieldNames, diags
                 _ => unreachable!(),
             })
             .collect::<Result<_, _>>()?,
-        NodeKind::Seq(items) if items.iter().all(|i| matches!(i.kind, NodeKind::Scalar { .. })) && !items.is_empty() => {
+        NodeKind::Seq(items)
+            if items.iter().all(|i| matches!(i.kind, NodeKind::Scalar { .. })) && !items.is_empty() =>
+        {
             vec![vec![compile_item(None, &[], node, node.line, file, names, diags)?]]
         }
-        NodeKind::Scalar { .. } if !node.is_null() => vec![vec![compile_item(None, &[], node, node.line, file, names, diags)?]],
+        NodeKind::Scalar { .. } if !node.is_null() => {
+            vec![vec![compile_item(None, &[], node, node.line, file, names, diags)?]]
+        }
         _ => {
             return Err(err(
                 Code::RuleStructure,
@@ -215,7 +242,12 @@ fn compile_search(name: &str, node: &Node, file: &str, names: &FieldNames, diags
     Ok(Search { name: name.to_owned(), alternatives })
 }
 
-fn compile_map(entries: &[(Node, Node)], file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Result<Vec<Item>, Diagnostic> {
+fn compile_map(
+    entries: &[(Node, Node)],
+    file: &str,
+    names: &FieldNames,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Vec<Item>, Diagnostic> {
     entries
         .iter()
         .map(|(key, value)| {
@@ -259,7 +291,12 @@ fn compile_item(
     }
     let key = std::iter::once(field.unwrap_or("")).chain(mod_names.iter().copied()).collect::<Vec<_>>().join("|");
     if chain.all && raw.len() == 1 {
-        diags.push(Diagnostic::new(Code::Lint, file, Some(line), format!("'{key}': 'all' on a single value has no effect")));
+        diags.push(Diagnostic::new(
+            Code::Lint,
+            file,
+            Some(line),
+            format!("'{key}': 'all' on a single value has no effect"),
+        ));
     }
     if raw.len() > 1 && raw.iter().any(|n| n.is_null()) {
         diags.push(Diagnostic::new(Code::Lint, file, Some(line), format!("'{key}': null inside a value list")));

@@ -87,7 +87,12 @@ impl RuleSet {
                 };
                 let mut rule = *rule;
                 if let Some(first) = seen_ids.get(&rule.id) {
-                    let mut d = Diagnostic::new(Code::DuplicateId, &rule.file, Some(rule.line), format!("id {} is already used by {first}", rule.id));
+                    let mut d = Diagnostic::new(
+                        Code::DuplicateId,
+                        &rule.file,
+                        Some(rule.line),
+                        format!("id {} is already used by {first}", rule.id),
+                    );
                     d.rule = Some(rule.id.clone());
                     diags.push(d);
                     continue;
@@ -99,7 +104,10 @@ impl RuleSet {
                                 Code::UnmappedLogsource,
                                 &rule.file,
                                 Some(rule.line),
-                                format!("no mapping for logsource {}; the rule runs on generic JSON and CSV events", rule.logsource),
+                                format!(
+                                    "no mapping for logsource {}; the rule runs on generic JSON and CSV events",
+                                    rule.logsource
+                                ),
                             );
                             d.rule = Some(rule.id.clone());
                             diags.push(d);
@@ -197,7 +205,9 @@ fn compile_selector(s: &Selector, names: &FieldNames) -> CompiledSelector {
 
 impl CompiledSelector {
     fn accepts(&self, event: &Event, keys: &EventKeys) -> bool {
-        let within = |list: &[String], value: &Option<String>| list.is_empty() || value.as_ref().is_some_and(|v| list.contains(v));
+        let within = |list: &[String], value: &Option<String>| {
+            list.is_empty() || value.as_ref().is_some_and(|v| list.contains(v))
+        };
         within(&self.channels, &keys.channel)
             && within(&self.programs, &keys.program)
             && within(&self.providers, &keys.provider)
@@ -280,7 +290,9 @@ impl<'r> Scanner<'r> {
 
     fn eval(&mut self, expr: &Expr, searches: &[crate::detection::Search], event: &Event) -> bool {
         match expr {
-            Expr::Search(i) => searches[*i].alternatives.iter().any(|items| items.iter().all(|item| self.item(item, event))),
+            Expr::Search(i) => {
+                searches[*i].alternatives.iter().any(|items| items.iter().all(|item| self.item(item, event)))
+            }
             Expr::Not(inner) => !self.eval(inner, searches, event),
             Expr::And(terms) => terms.iter().all(|t| self.eval(t, searches, event)),
             Expr::Or(terms) => terms.iter().any(|t| self.eval(t, searches, event)),
@@ -289,7 +301,13 @@ impl<'r> Scanner<'r> {
 
     /// The fields of the items that made the positive parts of the
     /// condition true (items under `not` explain nothing).
-    fn collect(&mut self, expr: &Expr, searches: &[crate::detection::Search], event: &Event, out: &mut Vec<(String, String)>) {
+    fn collect(
+        &mut self,
+        expr: &Expr,
+        searches: &[crate::detection::Search],
+        event: &Event,
+        out: &mut Vec<(String, String)>,
+    ) {
         match expr {
             Expr::Search(i) => {
                 for items in &searches[*i].alternatives {
@@ -334,11 +352,19 @@ impl<'r> Scanner<'r> {
         let hit = match &item.target {
             Target::Field { field, .. } => {
                 let group = |s: &mut Self, g: &Vec<Pattern>| g.iter().any(|p| s.field_pattern(p, *field, event));
-                if item.all { item.groups.iter().all(|g| group(self, g)) } else { item.groups.iter().any(|g| group(self, g)) }
+                if item.all {
+                    item.groups.iter().all(|g| group(self, g))
+                } else {
+                    item.groups.iter().any(|g| group(self, g))
+                }
             }
             Target::Keywords => {
                 let group = |s: &mut Self, g: &Vec<Pattern>| g.iter().any(|p| s.keyword(p, event));
-                if item.all { item.groups.iter().all(|g| group(self, g)) } else { item.groups.iter().any(|g| group(self, g)) }
+                if item.all {
+                    item.groups.iter().all(|g| group(self, g))
+                } else {
+                    item.groups.iter().any(|g| group(self, g))
+                }
             }
         };
         hit != item.negate
@@ -348,9 +374,10 @@ impl<'r> Scanner<'r> {
         match pattern {
             Pattern::Null => event.values(field).all(Value::is_null),
             Pattern::Exists(want) => event.has(field) == *want,
-            Pattern::FieldRef { field: other, mode, cased } => event.values(field).filter_map(Value::as_str).any(|a| {
-                event.values(*other).filter_map(Value::as_str).any(|b| compare_fields(*mode, a, b, *cased))
-            }),
+            Pattern::FieldRef { field: other, mode, cased } => event
+                .values(field)
+                .filter_map(Value::as_str)
+                .any(|a| event.values(*other).filter_map(Value::as_str).any(|b| compare_fields(*mode, a, b, *cased))),
             _ => (0..event.fields.len()).any(|i| event.fields[i].0 == field && self.pattern_at(pattern, i, event)),
         }
     }

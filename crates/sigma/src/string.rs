@@ -54,11 +54,7 @@ impl SigmaString {
     /// A string of literal text only (no wildcard interpretation).
     pub fn literal(text: impl Into<String>) -> Self {
         let text = text.into();
-        if text.is_empty() {
-            SigmaString(Vec::new())
-        } else {
-            SigmaString(vec![Part::Text(text)])
-        }
+        if text.is_empty() { SigmaString(Vec::new()) } else { SigmaString(vec![Part::Text(text)]) }
     }
 
     pub fn has_wildcards(&self) -> bool {
@@ -157,11 +153,7 @@ mod tests {
         assert_eq!(SigmaString::parse(r"a\\\*").0, vec![t(r"a\*")]);
         assert_eq!(SigmaString::parse(r"\\\\").0, vec![t(r"\\")]);
         assert_eq!(SigmaString::parse(r"C:\Windows\").0, vec![t(r"C:\Windows\")], "lone backslash is literal");
-        assert_eq!(
-            SigmaString::parse(r"\\\\\?\\GLOBALROOT").0,
-            vec![t(r"\\?\GLOBALROOT")],
-            "EC-05 shadow copy path"
-        );
+        assert_eq!(SigmaString::parse(r"\\\\\?\\GLOBALROOT").0, vec![t(r"\\?\GLOBALROOT")], "EC-05 shadow copy path");
     }
 
     #[test]

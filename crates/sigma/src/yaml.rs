@@ -72,19 +72,13 @@ pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut anchor_of: Vec<usize> = Vec::new();
     for item in Parser::new_from_str(text) {
-        let (event, span) = item.map_err(|e| YamlError {
-            line: e.marker().line(),
-            message: e.info().to_owned(),
-        })?;
+        let (event, span) = item.map_err(|e| YamlError { line: e.marker().line(), message: e.info().to_owned() })?;
         let line = line_of(&span);
         let complete = match event {
             Event::Scalar(text, style, anchor, _) => {
                 let node = Node {
                     line,
-                    kind: NodeKind::Scalar {
-                        text: text.into_owned(),
-                        plain: style == ScalarStyle::Plain,
-                    },
+                    kind: NodeKind::Scalar { text: text.into_owned(), plain: style == ScalarStyle::Plain },
                 };
                 if anchor > 0 {
                     anchors.insert(anchor, node.clone());
@@ -124,13 +118,13 @@ pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
             NodeKind::Seq(items) => items.push(node),
             NodeKind::Map(entries) => match pending_key.take() {
                 None => {
-                    if let Some(key) = node.as_str() {
-                        if let Some(first) = seen.insert(key.to_owned(), node.line) {
-                            return Err(YamlError {
-                                line: node.line,
-                                message: format!("duplicate key '{key}' (first on line {first})"),
-                            });
-                        }
+                    if let Some(key) = node.as_str()
+                        && let Some(first) = seen.insert(key.to_owned(), node.line)
+                    {
+                        return Err(YamlError {
+                            line: node.line,
+                            message: format!("duplicate key '{key}' (first on line {first})"),
+                        });
                     }
                     *pending_key = Some(node);
                 }

@@ -35,7 +35,9 @@ fn event(names: &FieldNames, fields: serde_json::Value) -> Event {
 
 fn compile(logsource: &str, detection: &str) -> Result<RuleSet, Vec<ferret_sigma::Diagnostic>> {
     let indented: String = detection.lines().map(|l| format!("    {l}\n")).collect();
-    let text = format!("title: t\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n    {logsource}\ndetection:\n{indented}");
+    let text = format!(
+        "title: t\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n    {logsource}\ndetection:\n{indented}"
+    );
     let names = FieldNames::new();
     let (set, diags) = RuleSet::compile(&[RuleSource { name: "t.yml".into(), text }], names, &Mappings::builtin());
     if set.is_empty() { Err(diags) } else { Ok(set) }
@@ -112,7 +114,8 @@ fn ec06_modifiers_add_wildcard_tokens_not_escapes() {
 
 #[test]
 fn ec07_yaml_escapes_come_first() {
-    let det = "sel:\n    CommandLine|contains:\n        - '\"BUILTIN\\\\\"'\n        - \"'BUILTIN\\\\'\"\ncondition: sel";
+    let det =
+        "sel:\n    CommandLine|contains:\n        - '\"BUILTIN\\\\\"'\n        - \"'BUILTIN\\\\'\"\ncondition: sel";
     sigma_match!(det, {"CommandLine": "findstr \"BUILTIN\\\""});
     sigma_match!(det, {"CommandLine": "findstr 'BUILTIN\\'"});
     sigma_no_match!(det, {"CommandLine": "findstr \"BUILTIN\\\\\""});
@@ -182,7 +185,9 @@ fn ec19_ec22_encodings() {
 fn ec23_cidr() {
     let det = "sel:\n    Image|endswith: '\\cmstp.exe'\nfilter:\n    DestinationIp|cidr:\n        - '10.0.0.0/8'\n        - 'fe80::/10'\ncondition: sel and not filter";
     let with = |ip: &str| json!({"Image": "C:\\Windows\\System32\\cmstp.exe", "DestinationIp": ip});
-    for (ip, want) in [("10.1.2.3", false), ("8.8.8.8", true), ("fe80::1", false), ("::ffff:10.1.2.3", false), ("-", true)] {
+    for (ip, want) in
+        [("10.1.2.3", false), ("8.8.8.8", true), ("fe80::1", false), ("::ffff:10.1.2.3", false), ("-", true)]
+    {
         assert_eq!(matches_in(PROCESS_CREATION, det, with(ip)), want, "{ip}");
     }
     sigma_load_error!("sel:\n    DestinationIp|cidr: '192.168.1.1/24'\ncondition: sel", Code::InvalidValue);
@@ -273,7 +278,8 @@ fn ec39_keywords_match_per_value_never_across_fields() {
 
 #[test]
 fn ec43_multi_valued_fields() {
-    let det = "sel:\n    Data|contains|all:\n        - 'Set-Mailbox'\n        - 'ForwardingSmtpAddress'\ncondition: sel";
+    let det =
+        "sel:\n    Data|contains|all:\n        - 'Set-Mailbox'\n        - 'ForwardingSmtpAddress'\ncondition: sel";
     sigma_match!(det, {"Data": ["Set-Mailbox", "-ForwardingSmtpAddress x@evil"]});
     sigma_match!("sel:\n    Data|contains: 'HostApplication=powershell -nop'\ncondition: sel", {"Data": ["Available", "None", "NewEngineState=Available HostApplication=powershell -nop -w hidden"]});
 }

@@ -31,14 +31,24 @@ fn whole_corpus_loads_and_every_skip_is_explained() {
         return;
     };
     let mut files = Vec::new();
-    for tree in ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-compliance", "rules-placeholder", "rules-dfir"] {
+    for tree in [
+        "rules",
+        "rules-emerging-threats",
+        "rules-threat-hunting",
+        "rules-compliance",
+        "rules-placeholder",
+        "rules-dfir",
+    ] {
         if dir.join(tree).is_dir() {
             yaml_files(&dir.join(tree), &mut files);
         }
     }
     let sources: Vec<RuleSource> = files
         .iter()
-        .map(|p| RuleSource { name: p.strip_prefix(&dir).unwrap().display().to_string(), text: std::fs::read_to_string(p).unwrap() })
+        .map(|p| RuleSource {
+            name: p.strip_prefix(&dir).unwrap().display().to_string(),
+            text: std::fs::read_to_string(p).unwrap(),
+        })
         .collect();
     let (set, diags) = RuleSet::compile(&sources, FieldNames::new(), &Mappings::builtin());
     let errors: Vec<_> = diags.iter().filter(|d| d.severity == Severity::Error).collect();

@@ -11,7 +11,18 @@ pub struct CsvSink<W: Write> {
 }
 
 const HEADER: [&str; 12] = [
-    "timestamp", "level", "rule_id", "rule_title", "status", "attack", "tags", "host", "matched", "source", "location", "rule_file",
+    "timestamp",
+    "level",
+    "rule_id",
+    "rule_title",
+    "status",
+    "attack",
+    "tags",
+    "host",
+    "matched",
+    "source",
+    "location",
+    "rule_file",
 ];
 
 impl<W: Write> CsvSink<W> {

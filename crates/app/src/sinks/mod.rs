@@ -12,12 +12,7 @@ use ferret_model::Alert;
 
 /// The matched fields of an alert in one short line: `field=value; ...`.
 pub(crate) fn details(alert: &Alert) -> String {
-    alert
-        .matched
-        .iter()
-        .map(|m| format!("{}={}", m.field, m.value))
-        .collect::<Vec<_>>()
-        .join("; ")
+    alert.matched.iter().map(|m| format!("{}={}", m.field, m.value)).collect::<Vec<_>>().join("; ")
 }
 
 /// An optional timestamp as RFC 3339, empty when absent.

@@ -4,7 +4,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use ferret_model::{Alert, AlertSink};
 
-use super::{details, time};
+use super::details;
 
 /// A table for people at a terminal. Rows are kept until `finish` so the
 /// columns can be sized to the content and the terminal width.
@@ -18,9 +18,7 @@ impl<W: Write> TableSink<W> {
     /// `width`: the terminal width, or `None` to size to the content.
     pub fn new(out: W, width: Option<u16>) -> Self {
         let mut table = Table::new();
-        table
-            .load_preset(UTF8_FULL_CONDENSED)
-            .set_header(["Time (UTC)", "Level", "Rule", "Host", "Matched", "Source"]);
+        table.load_style(UTF8_FULL_CONDENSED).set_header(["Time (UTC)", "Level", "Rule", "Host", "Matched", "Source"]);
         match width {
             Some(w) => {
                 table.set_content_arrangement(ContentArrangement::Dynamic).set_width(w);
@@ -36,9 +34,9 @@ impl<W: Write> TableSink<W> {
 impl<W: Write> AlertSink for TableSink<W> {
     fn alert(&mut self, alert: &Alert) -> io::Result<()> {
         self.rows += 1;
-        let time = time(alert);
+        let time = alert.timestamp.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
         self.table.add_row([
-            time.trim_end_matches('Z').replace('T', " "),
+            time,
             alert.rule.level.to_string(),
             alert.rule.title.clone(),
             alert.host.clone().unwrap_or_default(),

@@ -164,11 +164,8 @@ fn print_summary(s: &HuntSummary, hidden_errors: usize) {
         "  rules        {} loaded, {} not loaded (errors), {} with warnings (`ferret rules check` shows why)",
         s.rules_loaded, s.rules_with_errors, s.rules_with_warnings
     );
-    let levels: Vec<String> = Level::ALL
-        .iter()
-        .rev()
-        .filter_map(|l| s.alerts_by_level.get(l).map(|n| format!("{n} {l}")))
-        .collect();
+    let levels: Vec<String> =
+        Level::ALL.iter().rev().filter_map(|l| s.alerts_by_level.get(l).map(|n| format!("{n} {l}"))).collect();
     let levels = if levels.is_empty() { "none".to_owned() } else { levels.join(", ") };
     eprintln!("  alerts       {} ({levels})", s.alerts());
     eprintln!("  elapsed      {:.2?}", s.elapsed);

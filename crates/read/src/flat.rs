@@ -1,0 +1,134 @@
+//! Generic JSON objects and CSV rows → events: dotted paths, array fan-out,
+//! and recognising Windows events shipped by log agents.
+
+use ferret_model::{Event, FieldCache, SourceKind, Value};
+use serde_json::Value as Json;
+
+use crate::time::{parse_epoch, parse_timestamp};
+use crate::windows::{flatten_event, scalar};
+
+/// Fields, in order of preference, that hold a generic record's time.
+const TIME_FIELDS: &[&str] = &[
+    "@timestamp",
+    "timestamp",
+    "EventTime",
+    "TimeCreated",
+    "TimeCreated_SystemTime",
+    "eventTime",
+    "time",
+    "ts",
+    "UtcTime",
+    "date",
+];
+
+/// Turns a parsed JSON value into `event`'s fields and kind.
+pub fn json_into_event(json: &Json, event: &mut Event, fields: &mut FieldCache) {
+    let Json::Object(obj) = json else {
+        // A bare scalar or array: keep it whole under `value`.
+        flatten_value("value", json, event, fields);
+        event.kind = SourceKind::Json;
+        return;
+    };
+    // `evtx_dump` / SigmaHQ regression JSON: {"Event": {"System": ...}}.
+    if let Some(Json::Object(root)) = obj.get("Event")
+        && root.contains_key("System")
+    {
+        event.kind = SourceKind::Windows;
+        flatten_event(root, event, fields);
+        return;
+    }
+    for (key, value) in obj {
+        flatten_value(key, value, event, fields);
+    }
+    event.kind = SourceKind::Json;
+    finish_flat(event, fields);
+}
+
+/// Dotted paths with fan-out: `{"a": {"b": [1, {"c": 2}]}}` gives `a.b = 1`
+/// and `a.b.c = 2`. Arrays of objects share their parent's path, so a rule on
+/// `target.displayName` sees every element's value.
+fn flatten_value(path: &str, value: &Json, event: &mut Event, fields: &mut FieldCache) {
+    match value {
+        Json::Object(obj) => {
+            for (key, inner) in obj {
+                flatten_value(&format!("{path}.{key}"), inner, event, fields);
+            }
+        }
+        Json::Array(items) => {
+            for item in items {
+                flatten_value(path, item, event, fields);
+            }
+        }
+        other => {
+            if let Some(v) = scalar(other) {
+                event.push(fields.intern(path), v);
+            }
+        }
+    }
+}
+
+/// Sets the timestamp and recognises Windows events in a flat record
+/// (NXLog / Sigma-style `EventID` + `Channel`, or Winlogbeat's `winlog.*`),
+/// adding the EVTX names a Windows rule expects when the agent used others.
+pub fn finish_flat(event: &mut Event, fields: &mut FieldCache) {
+    if event.timestamp.is_none() {
+        event.timestamp = TIME_FIELDS.iter().find_map(|name| {
+            let value = event.first(fields.intern(name))?;
+            match value {
+                Value::Number(n) => parse_epoch(n),
+                other => other.as_str().and_then(|s| parse_timestamp(s).or_else(|| parse_epoch(s))),
+            }
+        });
+    }
+    let winlog = fields.intern("winlog.event_id");
+    if event.has(winlog) {
+        alias_winlogbeat(event, fields);
+    }
+    let event_id = fields.intern("EventID");
+    let channel = fields.intern("Channel");
+    let provider = fields.intern("Provider_Name");
+    let source_name = fields.intern("SourceName");
+    if event.has(event_id) && (event.has(channel) || event.has(provider) || event.has(source_name)) {
+        event.kind = SourceKind::Windows;
+        alias(event, fields, "SourceName", "Provider_Name");
+        alias(event, fields, "Hostname", "Computer");
+        alias(event, fields, "RecordNumber", "EventRecordID");
+    }
+}
+
+/// Winlogbeat / Elastic Agent: `winlog.event_id`, `winlog.channel`,
+/// `winlog.event_data.X`... mapped back to the EVTX view.
+fn alias_winlogbeat(event: &mut Event, fields: &mut FieldCache) {
+    alias(event, fields, "winlog.event_id", "EventID");
+    alias(event, fields, "winlog.channel", "Channel");
+    alias(event, fields, "winlog.provider_name", "Provider_Name");
+    alias(event, fields, "winlog.computer_name", "Computer");
+    alias(event, fields, "winlog.record_id", "EventRecordID");
+    let renames: Vec<(String, Value)> = event
+        .fields
+        .iter()
+        .filter_map(|(f, v)| {
+            let name = fields.names().resolve(*f);
+            let short = name.strip_prefix("winlog.event_data.").or_else(|| name.strip_prefix("winlog.user_data."))?;
+            Some((short.to_owned(), v.clone()))
+        })
+        .collect();
+    for (name, value) in renames {
+        let field = fields.intern(&name);
+        if !event.has(field) {
+            event.push(field, value);
+        }
+    }
+}
+
+/// Adds `to` with the values of `from` when the event has no `to`.
+fn alias(event: &mut Event, fields: &mut FieldCache, from: &str, to: &str) {
+    let (from, to) = (fields.intern(from), fields.intern(to));
+    if event.has(to) {
+        return;
+    }
+    let values: Vec<Value> = event.values(from).cloned().collect();
+    for v in values {
+        event.push(to, v);
+    }
+}

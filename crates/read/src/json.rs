@@ -1,0 +1,265 @@
+//! JSON Lines, JSON arrays and concatenated (pretty-printed) JSON values.
+//!
+//! A byte-level scanner finds where each top-level value (or each element
+//! of a top-level array) begins and ends, so only one record is in memory at
+//! a time and serde_json parses exactly one record. A malformed record is
+//! reported with its line and the scanner resynchronises: a raw newline
+//! inside a string ends a broken JSON Lines record, and a `{` or `[` at the
+//! start of a line while a record is still open means that record was
+//! truncated (pretty-printed records only put their closing brace there).
+
+use std::io::{self, BufRead};
+
+use ferret_model::{Event, Location, SourceKind};
+use serde_json::Value as Json;
+
+use crate::flat::json_into_event;
+use crate::{ReadError, ReadResult, SourceContext};
+
+/// One top-level record's bytes and where it starts.
+struct Record {
+    bytes: Vec<u8>,
+    line: u64,
+    /// The record grew past the size limit; its bytes were dropped.
+    oversized: bool,
+    /// The scanner cut the record short (truncated input).
+    truncated: bool,
+}
+
+/// Splits a byte stream into top-level JSON records.
+struct Scanner<R> {
+    input: R,
+    max_len: usize,
+    line: u64,
+    at_line_start: bool,
+    /// Inside a top-level array whose elements are the records.
+    in_array: bool,
+    done: bool,
+}
+
+impl<R: BufRead> Scanner<R> {
+    fn new(input: R, max_len: usize) -> Self {
+        Self { input, max_len, line: 1, at_line_start: true, in_array: false, done: false }
+    }
+
+    fn next_record(&mut self) -> io::Result<Option<Record>> {
+        let mut record: Option<Record> = None;
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        // A top-level scalar (garbage or a bare number) is its own record.
+        let mut scalar = false;
+        loop {
+            let buf = match self.input.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                self.done = true;
+                return Ok(record.map(|mut r| {
+                    r.truncated = depth > 0 || in_string;
+                    r
+                }));
+            }
+            let mut used = 0;
+            for &byte in buf {
+                used += 1;
+                let line_start = self.at_line_start;
+                self.at_line_start = byte == b'\n';
+                let Some(rec) = record.as_mut() else {
+                    // Between records.
+                    match byte {
+                        b'\n' => self.line += 1,
+                        b' ' | b'\t' | b'\r' | b',' | 0xEF | 0xBB | 0xBF => {}
+                        b'[' if !self.in_array => {
+                            self.in_array = true;
+                        }
+                        b']' if self.in_array => self.in_array = false,
+                        _ => {
+                            let mut r =
+                                Record { bytes: Vec::new(), line: self.line, oversized: false, truncated: false };
+                            push(&mut r, byte, self.max_len);
+                            match byte {
+                                b'{' | b'[' => depth = 1,
+                                b'"' => in_string = true,
+                                _ => scalar = true,
+                            }
+                            record = Some(r);
+                        }
+                    }
+                    continue;
+                };
+                if byte == b'\n' {
+                    self.line += 1;
+                }
+                if scalar {
+                    // Garbage or a bare scalar: one record up to the end of
+                    // the line (or the next element inside an array).
+                    let ends = byte == b'\n' || (self.in_array && matches!(byte, b',' | b']'));
+                    if ends {
+                        if byte == b']' && self.in_array {
+                            self.in_array = false;
+                        }
+                        self.input.consume(used);
+                        return Ok(record);
+                    }
+                    push(rec, byte, self.max_len);
+                    continue;
+                }
+                if in_string {
+                    if byte == b'\n' {
+                        // JSON strings cannot hold a raw newline: broken record.
+                        rec.truncated = true;
+                        self.input.consume(used);
+                        return Ok(record);
+                    }
+                    push(rec, byte, self.max_len);
+                    if escaped {
+                        escaped = false;
+                    } else if byte == b'\\' {
+                        escaped = true;
+                    } else if byte == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            self.input.consume(used);
+                            return Ok(record);
+                        }
+                    }
+                    continue;
+                }
+                if line_start && matches!(byte, b'{') && depth > 0 && !self.in_array {
+                    // A new record starts at column 0 while this one is open:
+                    // this one was truncated. Leave the byte for the next call.
+                    used -= 1;
+                    self.at_line_start = true;
+                    rec.truncated = true;
+                    self.input.consume(used);
+                    return Ok(record);
+                }
+                push(rec, byte, self.max_len);
+                match byte {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            self.input.consume(used);
+                            return Ok(record);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            self.input.consume(used);
+        }
+    }
+}
+
+fn push(record: &mut Record, byte: u8, max_len: usize) {
+    if record.bytes.len() < max_len {
+        record.bytes.push(byte);
+    } else {
+        record.oversized = true;
+    }
+}
+
+/// Reads JSON records as events.
+pub struct JsonReader<R> {
+    scanner: Scanner<R>,
+    ctx: SourceContext,
+}
+
+impl<R: BufRead> JsonReader<R> {
+    pub fn new(input: R, ctx: SourceContext) -> Self {
+        Self { scanner: Scanner::new(input, ctx.options.max_line_bytes), ctx }
+    }
+}
+
+impl<R: BufRead> Iterator for JsonReader<R> {
+    type Item = ReadResult;
+
+    fn next(&mut self) -> Option<ReadResult> {
+        if self.scanner.done {
+            return None;
+        }
+        let record = match self.scanner.next_record() {
+            Ok(Some(record)) => record,
+            Ok(None) => return None,
+            Err(e) => {
+                self.scanner.done = true;
+                return Some(Err(ReadError::new(&self.ctx.source, None, format!("read failed: {e}"))));
+            }
+        };
+        let location = Location::Line(record.line);
+        let error = |message: String| Some(Err(ReadError::new(&self.ctx.source, Some(location), message)));
+        if record.oversized {
+            return error(format!("JSON record longer than {} bytes skipped", self.ctx.options.max_line_bytes));
+        }
+        let json: Json = match serde_json::from_slice(&record.bytes) {
+            Ok(json) => json,
+            Err(e) if record.truncated => return error(format!("truncated JSON record: {e}")),
+            Err(e) => return error(format!("invalid JSON: {e}")),
+        };
+        let mut event = Event::new(SourceKind::Json, self.ctx.provenance(location));
+        json_into_event(&json, &mut event, &mut self.ctx.fields);
+        Some(Ok(event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferret_model::FieldNames;
+
+    fn read(input: &str) -> Vec<Result<(u64, String), (u64, String)>> {
+        let names = FieldNames::new();
+        let ctx = SourceContext::new("t.json", names.clone(), Default::default());
+        JsonReader::new(input.as_bytes(), ctx)
+            .map(|r| match r {
+                Ok(e) => {
+                    let Location::Line(l) = e.provenance.location else { panic!() };
+                    Ok((l, serde_json::to_string(&e.fields_json(&names)).unwrap()))
+                }
+                Err(e) => {
+                    let Some(Location::Line(l)) = e.location else { panic!() };
+                    Err((l, e.message))
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn json_lines_with_a_bad_line_in_the_middle() {
+        let got = read("{\"a\":1}\nnot json\n{\"a\":{\"b\":[2,{\"c\":3}]}}\n{\"a\": \"trunc\n{\"z\":0}\n");
+        assert_eq!(got[0], Ok((1, r#"{"a":1}"#.into())));
+        assert!(matches!(&got[1], Err((2, m)) if m.contains("invalid JSON")), "{got:?}");
+        assert_eq!(got[2], Ok((3, r#"{"a.b":2,"a.b.c":3}"#.into())));
+        assert!(matches!(&got[3], Err((4, m)) if m.contains("truncated")), "{got:?}");
+        assert_eq!(got[4], Ok((5, r#"{"z":0}"#.into())));
+        assert_eq!(got.len(), 5);
+    }
+
+    #[test]
+    fn arrays_and_pretty_printed_concatenation() {
+        let got = read("[\n {\"a\": 1},\n {\"a\": \"]\"}\n]\n");
+        assert_eq!(got, vec![Ok((2, r#"{"a":1}"#.into())), Ok((3, r#"{"a":"]"}"#.into()))]);
+        let got = read("{\n  \"a\": 1\n}\n{\n  \"a\": 2\n}\n");
+        assert_eq!(got, vec![Ok((1, r#"{"a":1}"#.into())), Ok((4, r#"{"a":2}"#.into()))]);
+    }
+
+    #[test]
+    fn a_truncated_pretty_record_does_not_swallow_the_next() {
+        let got = read("{\n  \"a\": {\n    \"b\": 1\n{\n  \"a\": 2\n}\n");
+        assert!(matches!(&got[0], Err((1, m)) if m.contains("truncated")), "{got:?}");
+        assert_eq!(got[1], Ok((4, r#"{"a":2}"#.into())));
+    }
+
+    #[test]
+    fn oversized_records_are_skipped_with_an_error() {
+        let names = FieldNames::new();
+        let options = crate::ReadOptions { max_line_bytes: 10, ..Default::default() };
+        let ctx = SourceContext { options, ..SourceContext::new("t.json", names, Default::default()) };
+        let got: Vec<_> = JsonReader::new(&b"{\"a\":\"0123456789\"}\n{\"b\":1}\n"[..], ctx).collect();
+        assert!(got[0].as_ref().unwrap_err().message.contains("longer than 10"));
+        assert!(got[1].is_ok());
+    }
+}

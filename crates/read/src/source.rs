@@ -1,0 +1,258 @@
+//! Inputs: files, directories (recursive), gzip and zip (transparently, with
+//! a cap on decompressed size), and stdin. Each readable stream inside an
+//! input is handed to a [`StreamVisitor`] with an iterator of its events.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferret_model::{FieldNames, Location, Timestamp};
+
+use crate::csv::CsvReader;
+use crate::evtx::EvtxReader;
+use crate::json::JsonReader;
+use crate::sniff::{Format, SNIFF_BYTES, sniff};
+use crate::syslog::SyslogReader;
+use crate::{ReadError, ReadOptions, ReadResult, SourceContext};
+
+/// Archives inside archives are followed this deep, no deeper.
+const MAX_NESTING: usize = 3;
+
+/// One thing to read.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(path) => path.display().to_string(),
+            Input::Stdin => "-".to_owned(),
+        }
+    }
+}
+
+/// Receives what [`read_input`] finds.
+pub trait StreamVisitor {
+    /// A readable stream (a file, or a member of an archive) and its events.
+    fn stream(&mut self, name: &Arc<str>, format: Format, events: &mut dyn Iterator<Item = ReadResult>);
+    /// A file or member that could not be read at all.
+    fn unreadable(&mut self, error: ReadError);
+}
+
+/// Expands paths into inputs: directories recursively, in sorted order so
+/// runs are reproducible; `-` is stdin. Paths that do not exist come back
+/// as errors.
+pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<ReadError>) {
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+        } else {
+            walk(path, &mut inputs, &mut errors);
+        }
+    }
+    (inputs, errors)
+}
+
+fn walk(path: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ReadError>) {
+    let name: Arc<str> = path.display().to_string().into();
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => return errors.push(ReadError::new(&name, None, format!("cannot open: {e}"))),
+    };
+    if meta.is_file() {
+        return inputs.push(Input::File(path.to_owned()));
+    }
+    if !meta.is_dir() {
+        return errors.push(ReadError::new(&name, None, "not a regular file or directory"));
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) => return errors.push(ReadError::new(&name, None, format!("cannot list directory: {e}"))),
+    };
+    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    children.sort();
+    for child in children {
+        walk(&child, inputs, errors);
+    }
+}
+
+/// Reads one input, handing every stream in it to `visitor`.
+pub fn read_input(input: &Input, names: &Arc<FieldNames>, options: &ReadOptions, visitor: &mut dyn StreamVisitor) {
+    let name: Arc<str> = input.name().into();
+    let opener = Opener { names, options };
+    match input {
+        Input::Stdin => {
+            let stdin = BufReader::with_capacity(SNIFF_BYTES, io::stdin());
+            opener.stream(name, None, Box::new(stdin), 0, visitor);
+        }
+        Input::File(path) => {
+            let file = match File::open(path) {
+                Ok(file) => file,
+                Err(e) => return visitor.unreadable(ReadError::new(&name, None, format!("cannot open: {e}"))),
+            };
+            let modified = file.metadata().and_then(|m| m.modified()).ok().and_then(|t| Timestamp::try_from(t).ok());
+            opener.seekable(name, modified, file, 0, visitor);
+        }
+    }
+}
+
+struct Opener<'a> {
+    names: &'a Arc<FieldNames>,
+    options: &'a ReadOptions,
+}
+
+trait SeekRead: Read + Seek + Send + 'static {}
+impl<T: Read + Seek + Send + 'static> SeekRead for T {}
+
+impl Opener<'_> {
+    fn context(&self, name: &Arc<str>, modified: Option<Timestamp>) -> SourceContext {
+        let mut ctx = SourceContext::new(name.clone(), self.names.clone(), self.options.clone());
+        ctx.modified = modified;
+        ctx
+    }
+
+    /// A stream we can seek in (a file, or a spilled archive member).
+    fn seekable<F: SeekRead>(
+        &self,
+        name: Arc<str>,
+        modified: Option<Timestamp>,
+        mut file: F,
+        depth: usize,
+        visitor: &mut dyn StreamVisitor,
+    ) {
+        let head = match read_head(&mut file) {
+            Ok(head) => head,
+            Err(e) => return visitor.unreadable(ReadError::new(&name, None, format!("cannot read: {e}"))),
+        };
+        match sniff(&head) {
+            Ok(Format::Evtx) => match EvtxReader::new(Box::new(file), self.context(&name, modified)) {
+                Ok(mut reader) => visitor.stream(&name, Format::Evtx, &mut reader),
+                Err(e) => visitor.unreadable(e),
+            },
+            Ok(Format::Zip) => self.zip(name, file, depth, visitor),
+            Ok(_) => self.stream(name, modified, Box::new(BufReader::with_capacity(SNIFF_BYTES, file)), depth, visitor),
+            Err(reason) => visitor.unreadable(ReadError::new(&name, Some(Location::Offset(0)), reason)),
+        }
+    }
+
+    /// A stream we can only read forward (stdin, a gzip body, a zip member).
+    fn stream(
+        &self,
+        name: Arc<str>,
+        modified: Option<Timestamp>,
+        mut input: Box<dyn BufRead + Send + '_>,
+        depth: usize,
+        visitor: &mut dyn StreamVisitor,
+    ) {
+        let head = match input.fill_buf() {
+            Ok(head) => head.to_vec(),
+            Err(e) => return visitor.unreadable(ReadError::new(&name, None, format!("cannot read: {e}"))),
+        };
+        let ctx = || self.context(&name, modified);
+        match sniff(&head) {
+            Ok(Format::Empty) => visitor.stream(&name, Format::Empty, &mut std::iter::empty()),
+            Ok(Format::Json) => visitor.stream(&name, Format::Json, &mut JsonReader::new(input, ctx())),
+            Ok(Format::Syslog) => visitor.stream(&name, Format::Syslog, &mut SyslogReader::new(input, ctx())),
+            Ok(format @ Format::Csv { delimiter }) => {
+                visitor.stream(&name, format, &mut CsvReader::new(input, delimiter, ctx()))
+            }
+            Ok(Format::Gzip) if depth < MAX_NESTING => {
+                // The one place a decompressor is built: inside the cap.
+                #[allow(clippy::disallowed_methods)]
+                let body = Capped::new(flate2::read::MultiGzDecoder::new(input), self.options.max_decompressed_bytes);
+                let inner = BufReader::with_capacity(SNIFF_BYTES, body);
+                self.stream(name, modified, Box::new(inner), depth + 1, visitor)
+            }
+            // EVTX and zip need seeking: spill to an anonymous temporary
+            // file (bounded by the decompression cap), never to memory.
+            Ok(Format::Evtx | Format::Zip) if depth < MAX_NESTING => {
+                match spill(input, self.options.max_decompressed_bytes) {
+                    Ok(file) => self.seekable(name, modified, file, depth + 1, visitor),
+                    Err(e) => visitor.unreadable(ReadError::new(&name, None, format!("cannot decompress: {e}"))),
+                }
+            }
+            Ok(_) => visitor.unreadable(ReadError::new(&name, None, "archives nested too deep")),
+            Err(reason) => visitor.unreadable(ReadError::new(&name, Some(Location::Offset(0)), reason)),
+        }
+    }
+
+    fn zip<F: SeekRead>(&self, name: Arc<str>, file: F, depth: usize, visitor: &mut dyn StreamVisitor) {
+        let mut archive = match zip::ZipArchive::new(file) {
+            Ok(archive) => archive,
+            Err(e) => return visitor.unreadable(ReadError::new(&name, None, format!("unreadable zip: {e}"))),
+        };
+        for index in 0..archive.len() {
+            let member = match archive.by_index(index) {
+                Ok(member) => member,
+                Err(e) => {
+                    visitor.unreadable(ReadError::new(&name, None, format!("zip member {index}: {e}")));
+                    continue;
+                }
+            };
+            if member.is_dir() {
+                continue;
+            }
+            let inner = member.name().map_or_else(|_| format!("member {index}"), |n| n.into_owned());
+            let member_name: Arc<str> = format!("{name}!{inner}").into();
+            let capped = Capped::new(member, self.options.max_decompressed_bytes);
+            let reader = BufReader::with_capacity(SNIFF_BYTES, capped);
+            self.stream(member_name, None, Box::new(reader), depth + 1, visitor);
+        }
+    }
+}
+
+fn read_head<F: Read + Seek>(file: &mut F) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    file.by_ref().take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
+    file.rewind()?;
+    Ok(head)
+}
+
+fn spill(mut input: impl Read, cap: u64) -> io::Result<File> {
+    let mut file = tempfile::tempfile()?;
+    let copied = io::copy(&mut input.by_ref().take(cap + 1), &mut file)?;
+    if copied > cap {
+        return Err(io::Error::other(format!("decompressed size exceeds the {cap}-byte limit")));
+    }
+    file.flush()?;
+    file.rewind()?;
+    Ok(file)
+}
+
+/// A reader that fails once more than `cap` bytes came out of it: a zip or
+/// gzip bomb stops at the cap with an error naming it.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    cap: u64,
+}
+
+impl<R> Capped<R> {
+    fn new(inner: R, cap: u64) -> Self {
+        Self { inner, left: cap, cap }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // One probe byte tells a stream that ends exactly at the cap
+            // from one that would go on.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(format!("decompressed size exceeds the {}-byte limit", self.cap))),
+            };
+        }
+        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
