@@ -6,6 +6,7 @@
 //! becomes a [`ReadError`] and the walk goes on with the next one.
 
 use std::collections::VecDeque;
+use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
 
 use evtx::{EvtxParser, IntoIterChunks, ParserSettings};
@@ -27,12 +28,34 @@ pub struct EvtxReader {
     settings: Arc<ParserSettings>,
     pending: VecDeque<ReadResult>,
     chunk_number: u64,
+    /// Reported after the last whole chunk: the file ends inside a chunk.
+    truncated: Option<ReadError>,
     ctx: SourceContext,
 }
 
+/// The EVTX file header and chunk sizes.
+const HEADER_BYTES: u64 = 4096;
+const CHUNK_BYTES: u64 = 65536;
+
 impl EvtxReader {
     /// Opens an EVTX stream; fails when the file header is unreadable.
-    pub fn new(input: Box<dyn ReadSeek>, ctx: SourceContext) -> Result<Self, ReadError> {
+    pub fn new(mut input: Box<dyn ReadSeek>, ctx: SourceContext) -> Result<Self, ReadError> {
+        // The crate reads whole chunks only and says nothing of a partial
+        // one at the end: a cut-off copy would look complete. Tell.
+        let len = input.seek(SeekFrom::End(0)).and_then(|len| input.rewind().map(|()| len));
+        let truncated = match len {
+            Ok(len) if len > HEADER_BYTES && (len - HEADER_BYTES) % CHUNK_BYTES != 0 => {
+                let chunk = (len - HEADER_BYTES) / CHUNK_BYTES;
+                let start = HEADER_BYTES + chunk * CHUNK_BYTES;
+                Some(ReadError::new(
+                    &ctx.source,
+                    Some(Location::Offset(start)),
+                    format!("file truncated: it ends {} bytes into chunk {chunk}, whose records are lost", len - start),
+                ))
+            }
+            Ok(_) => None,
+            Err(e) => return Err(ReadError::new(&ctx.source, None, format!("cannot read: {e}"))),
+        };
         // One thread per file: files are already read in parallel, and the
         // crate's own pool would nest inside ours.
         let settings = ParserSettings::new().num_threads(1);
@@ -46,6 +69,7 @@ impl EvtxReader {
             settings: Arc::new(settings),
             pending: VecDeque::new(),
             chunk_number: 0,
+            truncated,
             ctx,
         })
     }
@@ -53,11 +77,17 @@ impl EvtxReader {
     /// Parses the next chunk into `pending`. Returns false at the end.
     fn fill(&mut self) -> bool {
         let Some(chunk) = self.chunks.next() else {
-            return false;
+            return match self.truncated.take() {
+                Some(error) => {
+                    self.pending.push_back(Err(error));
+                    true
+                }
+                None => false,
+            };
         };
         let number = self.chunk_number;
         self.chunk_number += 1;
-        let chunk_offset = 4096 + number * 65536;
+        let chunk_offset = HEADER_BYTES + number * CHUNK_BYTES;
         let mut data = match chunk {
             Ok(data) => data,
             Err(e) => {

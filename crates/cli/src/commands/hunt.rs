@@ -159,7 +159,7 @@ fn print_summary(s: &HuntSummary, hidden_errors: usize) {
     eprintln!("Summary");
     eprintln!("  files        {} ({} streams: {})", s.files, s.streams, formats.join(", "));
     eprintln!("  events read  {}", s.events);
-    eprintln!("  skipped      {} records, {} unreadable files", s.records_skipped, s.unreadable.len());
+    eprintln!("  skipped      {} records/chunks, {} unreadable files", s.records_skipped, s.unreadable.len());
     eprintln!(
         "  rules        {} loaded, {} not loaded (errors), {} with warnings (`ferret rules check` shows why)",
         s.rules_loaded, s.rules_with_errors, s.rules_with_warnings

@@ -1,0 +1,87 @@
+//! Every built-in rule (`rules/**/*.yml`) has a test file beside it
+//! (`*.tests.json`) with log lines or Windows events that must and must not
+//! make that rule fire. Lines go through the real syslog reader and events
+//! through the real JSON reader, so the test covers the field names the
+//! readers produce, not only the rule logic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use ferret_app::load_rules;
+use ferret_model::{Event, FieldNames};
+use ferret_read::json::JsonReader;
+use ferret_read::syslog::SyslogReader;
+use ferret_read::{ReadOptions, SourceContext};
+use ferret_sigma::{RuleSet, Scanner};
+use serde_json::Value as Json;
+
+fn test_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            test_files(&path, out);
+        } else if path.to_string_lossy().ends_with(".tests.json") {
+            out.push(path);
+        }
+    }
+}
+
+fn events(kind: &str, input: &Json, names: &std::sync::Arc<FieldNames>) -> Vec<Event> {
+    let ctx = SourceContext::new("test", names.clone(), ReadOptions::default());
+    let results: Vec<_> = match kind {
+        "syslog" => {
+            let line = input.as_str().expect("syslog cases are lines").to_owned() + "\n";
+            SyslogReader::new(line.as_bytes(), ctx).collect()
+        }
+        "windows" => {
+            let line = serde_json::to_string(input).unwrap() + "\n";
+            JsonReader::new(line.as_bytes(), ctx).collect()
+        }
+        other => panic!("unknown test kind {other}"),
+    };
+    results.into_iter().map(|r| r.unwrap_or_else(|e| panic!("test input does not read: {e}"))).collect()
+}
+
+fn fires(set: &RuleSet, rule_id: &str, events: &[Event]) -> bool {
+    let mut scanner = Scanner::new(set);
+    let mut out = Vec::new();
+    for event in events {
+        scanner.scan(event, &mut out);
+    }
+    out.iter().any(|m| set.rule(m.rule).id == rule_id)
+}
+
+#[test]
+fn every_builtin_rule_passes_its_tests() {
+    let rules_dir = common::repo_root().join("rules");
+    let names = FieldNames::new();
+    let (set, diags) = load_rules(&[], true, names.clone());
+    assert!(diags.is_empty(), "built-in rules load without diagnostics: {diags:#?}");
+    let mut files = Vec::new();
+    test_files(&rules_dir, &mut files);
+    assert_eq!(files.len(), set.len(), "one test file per built-in rule");
+    let mut failures = Vec::new();
+    for file in &files {
+        let rule_file = file.to_string_lossy().replace(".tests.json", ".yml");
+        let rel = Path::new(&rule_file).strip_prefix(&rules_dir).unwrap().to_string_lossy().replace('\\', "/");
+        let rule = set
+            .rules()
+            .find(|r| r.file == format!("builtin:{rel}"))
+            .unwrap_or_else(|| panic!("no built-in rule for {}", file.display()));
+        assert!(rule.tags.iter().any(|t| t.starts_with("attack.t")), "{rel} has an ATT&CK technique tag");
+        let spec: Json = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let kind = spec["kind"].as_str().unwrap();
+        let cases = |key: &str| spec[key].as_array().cloned().unwrap_or_default();
+        assert!(!cases("match").is_empty() && !cases("no_match").is_empty(), "{rel}: both match and no_match cases");
+        for (key, want) in [("match", true), ("no_match", false)] {
+            for case in cases(key) {
+                if fires(&set, &rule.id, &events(kind, &case, &names)) != want {
+                    failures.push(format!("{rel}: expected {} on {case}", if want { "a match" } else { "no match" }));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}

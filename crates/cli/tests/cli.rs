@@ -1,0 +1,259 @@
+//! The `ferret` binary as a user runs it: output formats, exit codes, and
+//! what happens on bad input.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ferret() -> Command {
+    let mut cmd = Command::cargo_bin("ferret").unwrap();
+    cmd.current_dir(repo());
+    cmd
+}
+
+fn shared_data() -> Option<PathBuf> {
+    let dir = repo().join("../shared/data");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_none(), "../shared/data is required but missing");
+    eprintln!("skipping: ../shared/data not found");
+    None
+}
+
+/// Compares `actual` with the golden file, or rewrites it when
+/// `FERRET_UPDATE_GOLDEN=1`.
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var_os("FERRET_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+    if expected != actual {
+        let (i, (e, a)) = expected
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .find(|(_, (e, a))| e != a)
+            .unwrap_or((expected.lines().count().min(actual.lines().count()), ("<end>", "<end>")));
+        panic!("{name} differs at line {}:\nexpected: {e}\nactual:   {a}\n(FERRET_UPDATE_GOLDEN=1 regenerates)", i + 1);
+    }
+}
+
+#[test]
+fn example_incident_as_json_lines_matches_the_golden_file() {
+    let out = ferret().args(["hunt", "examples", "--format", "jsonl", "--quiet"]).output().unwrap();
+    assert!(out.status.success());
+    golden("examples.jsonl", &String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn output_is_the_same_whatever_the_thread_count() {
+    let run = |threads: &str| {
+        ferret().args(["-j", threads, "hunt", "examples", "--format", "jsonl", "--quiet"]).output().unwrap().stdout
+    };
+    assert_eq!(run("1"), run("2"));
+}
+
+#[test]
+fn csv_has_a_header_and_one_row_per_alert() {
+    let out = ferret().args(["hunt", "examples", "--format", "csv", "--quiet"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(rows.headers().unwrap().get(2), Some("rule_id"));
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().any(|r| &r[3] == "Security Event Log Cleared" && &r[10] == "line 37"));
+}
+
+#[test]
+fn table_and_summary_for_people() {
+    ferret()
+        .args(["hunt", "examples"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Successful SSH Login As Root")
+                .and(predicate::str::contains("web-01/auth.log:196")),
+        )
+        .stderr(
+            predicate::str::contains("events read  380")
+                .and(predicate::str::contains("alerts       20 (8 high, 6 medium, 6 low)"))
+                .and(predicate::str::contains("rules        20 loaded")),
+        );
+}
+
+#[test]
+fn output_file_and_min_level() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    ferret()
+        .args(["hunt", "examples", "-f", "jsonl", "--min-level", "high", "-q", "-o"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout("");
+    let text = std::fs::read_to_string(out).unwrap();
+    assert_eq!(text.lines().count(), 8);
+    assert!(text.lines().all(|l| l.contains(r#""level":"high""#)));
+}
+
+#[test]
+fn exit_codes() {
+    ferret().args(["hunt", "examples", "-q"]).assert().code(0);
+    ferret().args(["hunt", "examples", "-q", "--fail-on-findings"]).assert().code(1);
+    ferret()
+        .args(["hunt", "examples", "-q", "--no-builtin"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no rules"));
+    ferret()
+        .args(["hunt", "no/such/dir", "-q"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/dir: cannot open"));
+    ferret().args(["hunt", "examples", "--format", "xml"]).assert().code(2);
+}
+
+/// Writes `files` into a new temporary directory.
+fn bad_inputs(files: &[(&str, &[u8])]) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    dir
+}
+
+const GOOD_AUTH: &[u8] =
+    b"2026-11-28T03:06:40.118204+00:00 web-01 sshd[1]: Accepted password for root from 198.51.100.23 port 50000 ssh2\n";
+
+#[test]
+fn a_json_line_that_is_not_json_is_named_and_the_rest_is_read() {
+    let dir = bad_inputs(&[
+        ("a.jsonl", b"{\"EventID\": 1102, \"Channel\": \"Security\", \"Provider_Name\": \"Microsoft-Windows-Eventlog\"}\nthis is not json\n{\"x\": 1}\n"),
+    ]);
+    ferret()
+        .args(["hunt", "-f", "jsonl"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Security Event Log Cleared"))
+        .stderr(
+            predicate::str::contains("a.jsonl: line 2: invalid JSON").and(predicate::str::contains("events read  2")),
+        )
+        .stderr(predicate::str::contains("skipped      1 records/chunks"));
+    ferret().args(["hunt", "-q", "--fail-on-error"]).arg(dir.path()).assert().code(2);
+}
+
+#[test]
+fn a_syslog_line_in_no_known_format_is_named_and_the_rest_is_read() {
+    let mut log = GOOD_AUTH.to_vec();
+    log.extend_from_slice(b"@@@ garbage that is no syslog @@@\n");
+    log.extend_from_slice(GOOD_AUTH);
+    let dir = bad_inputs(&[("auth.log", &log)]);
+    ferret()
+        .args(["hunt", "-f", "jsonl"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Successful SSH Login As Root").count(2))
+        .stderr(
+            predicate::str::contains("auth.log: line 2:")
+                .and(predicate::str::contains("skipped      1 records/chunks")),
+        );
+}
+
+#[test]
+fn binary_and_unreadable_files_are_listed_and_nothing_read_is_an_error() {
+    let dir = bad_inputs(&[("core.bin", b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00")]);
+    std::os::unix::fs::symlink(dir.path().join("gone.log"), dir.path().join("dangling.log")).unwrap();
+    ferret()
+        .args(["hunt"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("core.bin: offset 0: binary content"))
+        .stderr(predicate::str::contains("dangling.log: cannot open"))
+        .stderr(predicate::str::contains("2 unreadable files"));
+    // With one good file beside them the run succeeds and says what it skipped.
+    std::fs::write(dir.path().join("auth.log"), GOOD_AUTH).unwrap();
+    ferret().args(["hunt"]).arg(dir.path()).assert().code(0).stderr(predicate::str::contains("2 unreadable files"));
+}
+
+#[test]
+fn a_rule_file_that_is_not_yaml_is_reported_and_the_hunt_goes_on() {
+    let dir = bad_inputs(&[("bad.yml", b"title: [unclosed\ndetection: {\n"), ("auth.log", GOOD_AUTH)]);
+    ferret()
+        .args(["hunt", "-f", "jsonl", "--rules"])
+        .arg(dir.path().join("bad.yml"))
+        .arg(dir.path().join("auth.log"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Successful SSH Login As Root"))
+        .stderr(predicate::str::contains("rules        20 loaded, 1 not loaded"));
+    ferret()
+        .args(["rules", "check", "--no-builtin"])
+        .arg(dir.path().join("bad.yml"))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("error[E001]").and(predicate::str::contains("bad.yml:")));
+}
+
+#[test]
+fn truncated_and_garbled_evtx_are_reported_without_losing_the_rest() {
+    let Some(data) = shared_data() else { return };
+    let original =
+        std::fs::read(data.join("evtx-attack-samples/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx"))
+            .unwrap();
+    let chunks = (original.len() - 4096) / 65536;
+    assert!(chunks >= 4, "the sample has several chunks");
+    let truncated = &original[..4096 + 3 * 65536 + 30000];
+    let mut garbled = original.clone();
+    for byte in &mut garbled[4096 + 2 * 65536 + 600..4096 + 2 * 65536 + 9000] {
+        *byte = 0xAA;
+    }
+    let dir = bad_inputs(&[("intact.evtx", &original), ("truncated.evtx", truncated), ("garbled.evtx", &garbled)]);
+    let count = |name: &str| -> (u64, String) {
+        let out =
+            ferret().args(["hunt", "-f", "jsonl", "--max-errors", "100"]).arg(dir.path().join(name)).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(out.status.code() == Some(0), "{name}: {stderr}");
+        let events = stderr.lines().find_map(|l| l.trim().strip_prefix("events read")).unwrap().trim().parse().unwrap();
+        (events, stderr)
+    };
+    let (intact, _) = count("intact.evtx");
+    let (truncated, stderr) = count("truncated.evtx");
+    assert!(truncated > 0 && truncated < intact, "{truncated} of {intact}");
+    assert!(stderr.contains("truncated.evtx"), "{stderr}");
+    let (garbled, stderr) = count("garbled.evtx");
+    assert!(garbled > 0 && garbled < intact, "{garbled} of {intact}");
+    assert!(stderr.contains("garbled.evtx: offset "), "{stderr}");
+}
+
+#[test]
+fn gzip_and_stdin() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("auth.log.gz");
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, GOOD_AUTH).unwrap();
+    gz.finish().unwrap();
+    ferret()
+        .args(["hunt", "-f", "jsonl", "-q"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Successful SSH Login As Root"));
+    ferret()
+        .args(["hunt", "-f", "jsonl", "-q", "-"])
+        .write_stdin(GOOD_AUTH)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#""provenance":{"source":"-","line":1}"#));
+}
