@@ -44,7 +44,7 @@ impl EvtxReader {
         // one at the end: a cut-off copy would look complete. Tell.
         let len = input.seek(SeekFrom::End(0)).and_then(|len| input.rewind().map(|()| len));
         let truncated = match len {
-            Ok(len) if len > HEADER_BYTES && (len - HEADER_BYTES) % CHUNK_BYTES != 0 => {
+            Ok(len) if len > HEADER_BYTES && !(len - HEADER_BYTES).is_multiple_of(CHUNK_BYTES) => {
                 let chunk = (len - HEADER_BYTES) / CHUNK_BYTES;
                 let start = HEADER_BYTES + chunk * CHUNK_BYTES;
                 Some(ReadError::new(
