@@ -1,3 +1,6 @@
+// Each test binary includes this module and uses only part of it.
+#![allow(dead_code)]
+
 //! Helpers shared by the app's integration tests.
 
 use std::path::{Path, PathBuf};
