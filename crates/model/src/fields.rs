@@ -17,6 +17,14 @@ use lasso::{Spur, ThreadedRodeo};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Field(Spur);
 
+impl Field {
+    /// A dense index (0, 1, 2... in interning order), for per-event tables
+    /// indexed by field.
+    pub fn index(self) -> usize {
+        lasso::Key::into_usize(self.0)
+    }
+}
+
 /// The shared, thread-safe field-name interner of one run.
 #[derive(Debug, Default)]
 pub struct FieldNames {
@@ -37,6 +45,15 @@ impl FieldNames {
     /// The symbol for `name` if any event or rule has used it.
     pub fn get(&self, name: &str) -> Option<Field> {
         self.rodeo.get(name).map(Field)
+    }
+
+    /// How many names are interned; every [`Field::index`] is below it.
+    pub fn len(&self) -> usize {
+        self.rodeo.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rodeo.is_empty()
     }
 
     /// The text of a symbol.

@@ -382,7 +382,9 @@ pub fn string_pattern(s: &SigmaString, cased: bool, number: Option<Num>) -> Patt
         [Part::AnyRun] => StrMatch::Prefix(String::new()),
         [Part::Text(t), Part::AnyRun] => StrMatch::Prefix(fold(t)),
         [Part::AnyRun, Part::Text(t)] => StrMatch::Suffix(fold(t)),
-        [Part::AnyRun, Part::Text(t), Part::AnyRun] => StrMatch::Contains(fold(t)),
+        [Part::AnyRun, Part::Text(t), Part::AnyRun] => {
+            StrMatch::Contains(memchr::memmem::Finder::new(fold(t).as_bytes()).into_owned())
+        }
         _ => StrMatch::Glob(Regex::new(&s.to_regex(!cased)).expect("escaped wildcard regex compiles")),
     };
     Pattern::Str { matcher, cased, number }

@@ -12,7 +12,8 @@ pub enum StrMatch {
     Exact(String),
     Prefix(String),
     Suffix(String),
-    Contains(String),
+    /// A substring, with its searcher built once at compile time.
+    Contains(memchr::memmem::Finder<'static>),
     /// Wildcards in the middle: an anchored regex.
     Glob(Regex),
 }
@@ -71,7 +72,7 @@ impl Pattern {
                     StrMatch::Exact(s) => hay == s,
                     StrMatch::Prefix(s) => hay.starts_with(s.as_str()),
                     StrMatch::Suffix(s) => hay.ends_with(s.as_str()),
-                    StrMatch::Contains(s) => memchr::memmem::find(hay.as_bytes(), s.as_bytes()).is_some(),
+                    StrMatch::Contains(finder) => finder.find(hay.as_bytes()).is_some(),
                     StrMatch::Glob(re) => re.is_match(text),
                 };
                 hit || number.is_some_and(|n| {

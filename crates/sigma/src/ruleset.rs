@@ -238,11 +238,16 @@ pub struct Scanner<'r> {
     set: &'r RuleSet,
     lower: Vec<Option<Box<str>>>,
     raw_lower: Option<Box<str>>,
+    /// Per field symbol: 1 + the position of its first value in the
+    /// current event (0 = absent). `next` chains repeated fields.
+    first: Vec<u32>,
+    next: Vec<u32>,
+    touched: Vec<Field>,
 }
 
 impl<'r> Scanner<'r> {
     pub fn new(set: &'r RuleSet) -> Self {
-        Self { set, lower: Vec::new(), raw_lower: None }
+        Self { set, lower: Vec::new(), raw_lower: None, first: Vec::new(), next: Vec::new(), touched: Vec::new() }
     }
 
     /// Appends to `out` every rule that matches `event`, in rule order.
@@ -257,6 +262,7 @@ impl<'r> Scanner<'r> {
         self.lower.clear();
         self.lower.resize(event.fields.len(), None);
         self.raw_lower = None;
+        self.index_fields(event);
         let mut candidates: Vec<usize> = by_key.get(&None).cloned().unwrap_or_default();
         if routing_key.is_some() {
             candidates.extend(by_key.get(&routing_key).into_iter().flatten());
@@ -275,6 +281,43 @@ impl<'r> Scanner<'r> {
                 out.push(Match { rule: index, fields });
             }
         }
+    }
+
+    /// Builds the field → positions table for `event`, so a pattern looks
+    /// only at the values of its own field.
+    fn index_fields(&mut self, event: &Event) {
+        // Clear only the slots the previous event set.
+        for field in self.touched.drain(..) {
+            self.first[field.index()] = 0;
+        }
+        self.next.clear();
+        self.next.resize(event.fields.len(), 0);
+        for (i, (field, _)) in event.fields.iter().enumerate().rev() {
+            let slot = field.index();
+            if slot >= self.first.len() {
+                self.first.resize(slot + 1, 0);
+            }
+            self.next[i] = self.first[slot];
+            self.first[slot] = i as u32 + 1;
+            self.touched.push(*field);
+        }
+    }
+
+    /// 1 + the position of `field`'s first value (0 when absent).
+    fn head(&self, field: Field) -> u32 {
+        self.first.get(field.index()).copied().unwrap_or(0)
+    }
+
+    /// Does `pattern` hold for any value of `field`? Returns the position.
+    fn find_value(&mut self, pattern: &Pattern, field: Field, event: &Event) -> Option<usize> {
+        let mut at = self.head(field);
+        while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
+            at = self.next[i];
+            if self.pattern_at(pattern, i, event) {
+                return Some(i);
+            }
+        }
+        None
     }
 
     fn keys(&self, event: &Event) -> EventKeys {
@@ -336,16 +379,8 @@ impl<'r> Scanner<'r> {
     }
 
     fn first_hit(&mut self, item: &Item, field: Field, event: &Event) -> Option<String> {
-        for index in 0..event.fields.len() {
-            if event.fields[index].0 != field {
-                continue;
-            }
-            let hit = item.groups.iter().flatten().any(|p| self.pattern_at(p, index, event));
-            if hit {
-                return event.fields[index].1.as_str().map(str::to_owned);
-            }
-        }
-        None
+        let i = item.groups.iter().flatten().find_map(|p| self.find_value(p, field, event))?;
+        event.fields[i].1.as_str().map(str::to_owned)
     }
 
     fn item(&mut self, item: &Item, event: &Event) -> bool {
@@ -372,13 +407,22 @@ impl<'r> Scanner<'r> {
 
     fn field_pattern(&mut self, pattern: &Pattern, field: Field, event: &Event) -> bool {
         match pattern {
-            Pattern::Null => event.values(field).all(Value::is_null),
-            Pattern::Exists(want) => event.has(field) == *want,
+            Pattern::Null => {
+                let mut at = self.head(field);
+                while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
+                    at = self.next[i];
+                    if !event.fields[i].1.is_null() {
+                        return false;
+                    }
+                }
+                true
+            }
+            Pattern::Exists(want) => (self.head(field) != 0) == *want,
             Pattern::FieldRef { field: other, mode, cased } => event
                 .values(field)
                 .filter_map(Value::as_str)
                 .any(|a| event.values(*other).filter_map(Value::as_str).any(|b| compare_fields(*mode, a, b, *cased))),
-            _ => (0..event.fields.len()).any(|i| event.fields[i].0 == field && self.pattern_at(pattern, i, event)),
+            _ => self.find_value(pattern, field, event).is_some(),
         }
     }
 
