@@ -383,7 +383,7 @@ pub fn string_pattern(s: &SigmaString, cased: bool, number: Option<Num>) -> Patt
         [Part::Text(t), Part::AnyRun] => StrMatch::Prefix(fold(t)),
         [Part::AnyRun, Part::Text(t)] => StrMatch::Suffix(fold(t)),
         [Part::AnyRun, Part::Text(t), Part::AnyRun] => {
-            StrMatch::Contains(memchr::memmem::Finder::new(fold(t).as_bytes()).into_owned())
+            StrMatch::Contains(Box::new(memchr::memmem::Finder::new(fold(t).as_bytes()).into_owned()))
         }
         _ => StrMatch::Glob(Regex::new(&s.to_regex(!cased)).expect("escaped wildcard regex compiles")),
     };

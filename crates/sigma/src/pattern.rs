@@ -13,7 +13,7 @@ pub enum StrMatch {
     Prefix(String),
     Suffix(String),
     /// A substring, with its searcher built once at compile time.
-    Contains(memchr::memmem::Finder<'static>),
+    Contains(Box<memchr::memmem::Finder<'static>>),
     /// Wildcards in the middle: an anchored regex.
     Glob(Regex),
 }
