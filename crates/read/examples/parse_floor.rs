@@ -25,7 +25,7 @@ impl StreamVisitor for Count {
     fn unreadable(&mut self, _: ReadError) {}
 }
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_default();
     let paths: Vec<PathBuf> = args.map(PathBuf::from).collect();
@@ -59,8 +59,9 @@ fn main() {
         }
         _ => {
             eprintln!("usage: parse_floor evtx-crate|ferret PATH...");
-            std::process::exit(2);
+            return std::process::ExitCode::from(2);
         }
     };
     println!("{mode}: {records} records, {errors} errors, {:.3} s", started.elapsed().as_secs_f64());
+    std::process::ExitCode::SUCCESS
 }
