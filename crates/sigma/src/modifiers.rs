@@ -385,7 +385,7 @@ pub fn string_pattern(s: &SigmaString, cased: bool, number: Option<Num>) -> Patt
         [Part::AnyRun, Part::Text(t), Part::AnyRun] => {
             StrMatch::Contains(Box::new(memchr::memmem::Finder::new(fold(t).as_bytes()).into_owned()))
         }
-        _ => StrMatch::Glob(Regex::new(&s.to_regex(!cased)).expect("escaped wildcard regex compiles")),
+        parts => StrMatch::Glob(crate::glob::Glob::new(parts, fold)),
     };
     Pattern::Str { matcher, cased, number }
 }

@@ -14,8 +14,8 @@ pub enum StrMatch {
     Suffix(String),
     /// A substring, with its searcher built once at compile time.
     Contains(Box<memchr::memmem::Finder<'static>>),
-    /// Wildcards in the middle: an anchored regex.
-    Glob(Regex),
+    /// Wildcards in the middle.
+    Glob(crate::glob::Glob),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +73,7 @@ impl Pattern {
                     StrMatch::Prefix(s) => hay.starts_with(s.as_str()),
                     StrMatch::Suffix(s) => hay.ends_with(s.as_str()),
                     StrMatch::Contains(finder) => finder.find(hay.as_bytes()).is_some(),
-                    StrMatch::Glob(re) => re.is_match(text),
+                    StrMatch::Glob(glob) => glob.is_match(hay),
                 };
                 hit || number.is_some_and(|n| {
                     Num::parse(text).is_some_and(|v| v.partial_cmp(&n) == Some(std::cmp::Ordering::Equal))
