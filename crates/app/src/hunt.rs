@@ -26,6 +26,8 @@ pub struct HuntConfig {
     pub builtin_rules: bool,
     /// Only report alerts at or above this level.
     pub min_level: Option<Level>,
+    /// Attach to every alert the explanation of why its rule fired.
+    pub explain: bool,
     pub read: ReadOptions,
 }
 
@@ -180,6 +182,7 @@ struct HuntVisitor<'a> {
     scanner: Scanner<'a>,
     rules: &'a RuleSet,
     min_level: Option<Level>,
+    explain: bool,
     progress: &'a dyn Progress,
     result: FileResult,
     matches: Vec<Match>,
@@ -213,7 +216,9 @@ impl HuntVisitor<'_> {
     fn scan(&mut self, event: &Event) {
         self.matches.clear();
         self.scanner.scan(event, &mut self.matches);
-        for m in &self.matches {
+        // Taken out and put back so `explain` can borrow the scanner.
+        let matches = std::mem::take(&mut self.matches);
+        for m in &matches {
             let rule = self.rules.rule(m.rule);
             if self.min_level.is_some_and(|min| rule.level < min) {
                 continue;
@@ -236,8 +241,10 @@ impl HuntVisitor<'_> {
                     .map(|(field, value)| MatchedField { field: field.clone(), value: value.clone() })
                     .collect(),
                 provenance: event.provenance.clone(),
+                explanation: self.explain.then(|| self.scanner.explain(m.rule, event)),
             });
         }
+        self.matches = matches;
     }
 }
 
@@ -252,6 +259,7 @@ fn hunt_input(
         scanner: Scanner::new(rules),
         rules,
         min_level: config.min_level,
+        explain: config.explain,
         progress,
         result: FileResult::default(),
         matches: Vec::new(),

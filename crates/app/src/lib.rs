@@ -4,6 +4,7 @@
 
 mod host;
 pub mod hunt;
+pub mod regression;
 pub mod rules;
 pub mod sinks;
 

@@ -257,3 +257,33 @@ fn gzip_and_stdin() {
         .success()
         .stdout(predicate::str::contains(r#""provenance":{"source":"-","line":1}"#));
 }
+
+#[test]
+fn explain_says_which_selection_field_and_value_made_the_rule_fire() {
+    let out = ferret()
+        .args(["hunt", "examples/ws-07", "-f", "jsonl", "-q", "--explain", "--min-level", "high"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let alert: serde_json::Value =
+        serde_json::from_str(text.lines().find(|l| l.contains("Service Installed From Suspicious Location")).unwrap())
+            .unwrap();
+    let explanation = &alert["explanation"];
+    assert_eq!(explanation["matched"], true);
+    assert_eq!(explanation["condition"], "(selection_event and selection_path)");
+    let path_item = &explanation["selections"][1]["items"][0];
+    assert_eq!(path_item["key"], "ImagePath|contains");
+    assert_eq!(path_item["event_value"], "C:\\Users\\Public\\Libraries\\winupd.exe -svc");
+    assert!(path_item["rule_values"].as_array().unwrap().contains(&"\\Users\\Public\\".into()));
+}
+
+#[test]
+fn rules_test_runs_regression_samples() {
+    let Some(data) = shared_data() else { return };
+    ferret()
+        .args(["rules", "test"])
+        .arg(data.join("sigma/rules/windows/builtin/security"))
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"(?m)^[1-9][0-9]* passed, 0 failed, [0-9]+ skipped$").unwrap());
+}

@@ -23,6 +23,11 @@
 //! }
 //! ```
 //!
+//! With `--explain`, an `explanation` object is added: the parsed
+//! `condition`, and for each selection its name, whether it `matched`, and
+//! its items (`key` with modifiers, `rule_values`, the `event_value` that
+//! satisfied it, `matched`).
+//!
 //! `provenance` holds exactly one of `record` (EVTX EventRecordID), `line`
 //! (1-based) or `offset` (byte offset) beside `source`; a file inside an
 //! archive is named `archive.zip!member`. Fields may be added in later
@@ -107,6 +112,9 @@ pub struct Alert {
     pub matched: Vec<MatchedField>,
     #[serde(serialize_with = "serialize_provenance")]
     pub provenance: Provenance,
+    /// Why the rule fired, when the hunt was asked to explain (`--explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::Explanation>,
 }
 
 pub use RuleRef as AlertRule;

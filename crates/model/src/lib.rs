@@ -14,6 +14,7 @@
 
 mod alert;
 mod event;
+mod explain;
 mod fields;
 mod provenance;
 mod sink;
@@ -21,6 +22,7 @@ pub mod value;
 
 pub use alert::{Alert, AlertRule, Level, MatchedField, attack_techniques};
 pub use event::{Event, SourceKind};
+pub use explain::{Explanation, ItemTrace, SelectionTrace};
 pub use fields::{Field, FieldCache, FieldNames};
 pub use provenance::{Location, Provenance};
 pub use sink::{AlertSink, VecSink};

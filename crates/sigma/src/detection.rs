@@ -27,6 +27,8 @@ pub struct Item {
     pub negate: bool,
     /// The key as written (`CommandLine|contains|all`), for explanations.
     pub key: String,
+    /// The values as written, for explanations.
+    pub values: Vec<String>,
 }
 
 /// A search identifier: a list of maps (ORed), each map a list of items
@@ -50,4 +52,6 @@ pub enum Expr {
 pub struct Detection {
     pub searches: Vec<Search>,
     pub condition: Expr,
+    /// The condition as parsed, precedence made explicit.
+    pub condition_text: String,
 }

@@ -36,6 +36,8 @@ pub struct Rule {
     pub status: Option<String>,
     pub tags: Vec<String>,
     pub description: Option<String>,
+    /// SigmaHQ's `regression_tests_path` (relative to the corpus root).
+    pub regression_tests_path: Option<String>,
     /// The rule file (`builtin:` prefix for embedded rules) and line.
     pub file: String,
     pub line: usize,
@@ -117,6 +119,7 @@ fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnosti
         status: text("status"),
         tags,
         description: text("description"),
+        regression_tests_path: text("regression_tests_path"),
         file: file.to_owned(),
         line: doc.line,
         logsource,
@@ -159,6 +162,7 @@ fn compile_detection(
         _ => vec![condition_node],
     };
     let mut exprs = Vec::new();
+    let mut texts = Vec::new();
     for cond_node in conditions {
         let text = cond_node
             .as_str()
@@ -166,9 +170,10 @@ fn compile_detection(
         let cond = condition::parse(text)
             .map_err(|m| err(Code::ConditionSyntax, cond_node.line, format!("{m} in condition '{text}'")))?;
         exprs.push(resolve(&cond, &searches).map_err(|m| err(Code::UndefinedIdentifier, cond_node.line, m))?);
+        texts.push(cond.to_string());
     }
     let condition = if exprs.len() == 1 { exprs.pop().unwrap() } else { Expr::Or(exprs) };
-    Ok(Detection { searches, condition })
+    Ok(Detection { searches, condition, condition_text: texts.join(" or ") })
 }
 
 /// Resolves identifier names and `x of` selectors to search indices.
@@ -315,5 +320,9 @@ fn compile_item(
         Some(name) => Target::Field { field: names.intern(name), name: name.to_owned() },
         None => Target::Keywords,
     };
-    Ok(Item { target, groups, all: chain.all, negate: chain.negate, key })
+    let values = raw
+        .iter()
+        .map(|n| if n.is_null() { "null".to_owned() } else { n.as_str().unwrap_or_default().to_owned() })
+        .collect();
+    Ok(Item { target, groups, all: chain.all, negate: chain.negate, key, values })
 }

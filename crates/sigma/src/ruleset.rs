@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use ferret_model::{Event, Field, FieldNames, SourceKind, Value};
+use ferret_model::{Event, Explanation, Field, FieldNames, ItemTrace, SelectionTrace, SourceKind, Value};
 
 use crate::detection::{Expr, Item, Target};
 use crate::diagnostic::{Code, Diagnostic};
@@ -320,6 +320,52 @@ impl<'r> Scanner<'r> {
         None
     }
 
+    /// Evaluates one rule on one event and says why it matches or not:
+    /// whether the event is routed to the rule at all, each selection's
+    /// value, and each item's rule values and the event value that met it.
+    pub fn explain(&mut self, rule: usize, event: &Event) -> Explanation {
+        self.lower.clear();
+        self.lower.resize(event.fields.len(), None);
+        self.raw_lower = None;
+        self.index_fields(event);
+        let routed_rule = &self.set.rules[rule];
+        let detection = &routed_rule.rule.detection;
+        let keys = self.keys(event);
+        let routed = routed_rule_kind_ok(self.set, rule, event.kind) && routed_rule.route.accepts(event, &keys);
+        let matched = routed && self.eval(&detection.condition, &detection.searches, event);
+        let selections = detection
+            .searches
+            .iter()
+            .map(|search| {
+                let mut chosen = None;
+                for items in &search.alternatives {
+                    if items.iter().all(|item| self.item(item, event)) {
+                        chosen = Some(items);
+                        break;
+                    }
+                }
+                let matched = chosen.is_some();
+                let maps: Vec<&Vec<Item>> = match chosen {
+                    Some(items) => vec![items],
+                    None => search.alternatives.iter().collect(),
+                };
+                let items = maps.into_iter().flatten().map(|item| self.trace_item(item, event)).collect();
+                SelectionTrace { name: search.name.clone(), matched, items }
+            })
+            .collect();
+        Explanation { condition: detection.condition_text.clone(), routed, matched, selections }
+    }
+
+    fn trace_item(&mut self, item: &Item, event: &Event) -> ItemTrace {
+        let matched = self.item(item, event);
+        let event_value = match &item.target {
+            Target::Field { field, .. } if !item.negate => self.first_hit(item, *field, event),
+            Target::Field { field, .. } => event.first(*field).and_then(Value::as_str).map(str::to_owned),
+            Target::Keywords => None,
+        };
+        ItemTrace { key: item.key.clone(), rule_values: item.values.clone(), event_value, matched }
+    }
+
     fn keys(&self, event: &Event) -> EventKeys {
         let k = &self.set.keys;
         let text = |f: Field| event.first(f).and_then(Value::as_str);
@@ -442,6 +488,11 @@ impl<'r> Scanner<'r> {
         }
         (0..event.fields.len()).any(|i| self.pattern_at(pattern, i, event))
     }
+}
+
+/// Is the rule filed under the event's kind (Windows, syslog...)?
+fn routed_rule_kind_ok(set: &RuleSet, rule: usize, kind: SourceKind) -> bool {
+    set.index.get(&kind).is_some_and(|by_key| by_key.values().any(|rules| rules.contains(&rule)))
 }
 
 /// The rule set is shared by every thread.

@@ -12,6 +12,8 @@ pub struct TableSink<W: Write> {
     out: W,
     table: Table,
     rows: usize,
+    /// Explanations, printed after the table, numbered like its rows.
+    explanations: Vec<String>,
 }
 
 impl<W: Write> TableSink<W> {
@@ -27,15 +29,20 @@ impl<W: Write> TableSink<W> {
                 table.set_content_arrangement(ContentArrangement::Disabled);
             }
         }
-        Self { out, table, rows: 0 }
+        Self { out, table, rows: 0, explanations: Vec::new() }
     }
 }
 
 impl<W: Write> AlertSink for TableSink<W> {
     fn alert(&mut self, alert: &Alert) -> io::Result<()> {
         self.rows += 1;
+        if let Some(explanation) = &alert.explanation {
+            self.explanations
+                .push(format!("#{} {} ({})\n{explanation}", self.rows, alert.rule.title, alert.provenance));
+        }
         let time = alert.timestamp.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
         self.table.add_row([
+            self.rows.to_string(),
             time,
             alert.rule.level.to_string(),
             alert.rule.title.clone(),
@@ -51,6 +58,9 @@ impl<W: Write> AlertSink for TableSink<W> {
             writeln!(self.out, "No alerts.")?;
         } else {
             writeln!(self.out, "{}", self.table)?;
+        }
+        for explanation in &self.explanations {
+            writeln!(self.out, "\n{explanation}")?;
         }
         self.out.flush()
     }

@@ -45,6 +45,9 @@ pub struct HuntArgs {
     /// The year of syslog timestamps that carry none (default: from the file's modification time).
     #[arg(long, value_name = "YEAR")]
     year: Option<i16>,
+    /// Say why each alert fired: selections, fields, modifiers, rule and event values.
+    #[arg(long)]
+    explain: bool,
     /// Exit with 2 when any record or file could not be read.
     #[arg(long)]
     fail_on_error: bool,
@@ -69,6 +72,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
         rule_paths: args.rules,
         builtin_rules: !args.no_builtin,
         min_level: args.min_level,
+        explain: args.explain,
         ..HuntConfig::default()
     };
     config.read.assume_year = args.year;

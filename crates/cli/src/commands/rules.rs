@@ -15,6 +15,19 @@ pub enum RulesCommand {
     /// Load rules and report every one that cannot run, with a code, file,
     /// line and reason.
     Check(CheckArgs),
+    /// Run SigmaHQ regression samples: every rule with `regression_tests_path`
+    /// must fire on its samples (`match_count` times when given).
+    Test(TestArgs),
+}
+
+#[derive(Args)]
+pub struct TestArgs {
+    /// Rule files or directories (e.g. a SigmaHQ checkout).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Also list the samples that passed.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -38,7 +51,40 @@ pub struct CheckArgs {
 }
 
 pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
-    let RulesCommand::Check(args) = command;
+    match command {
+        RulesCommand::Check(args) => check(args),
+        RulesCommand::Test(args) => test(args),
+    }
+}
+
+fn test(args: TestArgs) -> anyhow::Result<Outcome> {
+    let report = ferret_app::regression::regression_test(&args.paths);
+    for r in &report.results {
+        let expected = r.expected.map_or("at least 1".to_owned(), |n| n.to_string());
+        if r.passed {
+            if args.verbose {
+                println!("ok    {} ({}): {} matches in {}", r.rule_title, r.rule_id, r.found, r.sample.display());
+            }
+            continue;
+        }
+        println!("FAIL  {} ({}) [{}]", r.rule_title, r.rule_id, r.rule_file);
+        println!("      expected {expected} matches, found {} in {}", r.found, r.sample.display());
+        for line in &r.details {
+            for l in line.lines() {
+                println!("      {l}");
+            }
+        }
+    }
+    if args.verbose {
+        for note in &report.skipped {
+            println!("skip  {note}");
+        }
+    }
+    println!("{} passed, {} failed, {} skipped", report.passed(), report.failed(), report.skipped.len());
+    Ok(if report.failed() > 0 { Outcome::Failed } else { Outcome::Ok })
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
     let (set, diags) = load_rules(&args.paths, !args.no_builtin, FieldNames::new());
     let shown: Vec<_> = diags.iter().filter(|d| args.warnings || d.severity == Severity::Error).collect();
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
