@@ -114,6 +114,24 @@ impl Glob {
     }
 }
 
+impl std::fmt::Display for Glob {
+    /// The pattern in Sigma notation, with `*` between segments.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, segment) in self.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str("*")?;
+            }
+            for piece in &segment.0 {
+                match piece {
+                    Piece::Text(t) => write!(f, "{}", t.replace('\\', "\\\\").replace('*', "\\*").replace('?', "\\?"))?,
+                    Piece::One => f.write_str("?")?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@
 pub mod condition;
 pub mod detection;
 pub mod diagnostic;
+mod dump;
 mod glob;
 pub mod logsource;
 pub mod modifiers;

@@ -29,7 +29,7 @@ impl std::fmt::Display for Logsource {
 /// A loaded, compiled detection rule.
 #[derive(Clone, Debug)]
 pub struct Rule {
-    /// The rule's `id`; the file path when the rule has none.
+    /// The rule's `id`; `file:line` of its document when it has none.
     pub id: String,
     pub title: String,
     pub level: Level,
@@ -43,6 +43,14 @@ pub struct Rule {
     pub line: usize,
     pub logsource: Logsource,
     pub detection: Detection,
+}
+
+impl Rule {
+    /// How diagnostics name the rule: its id, or its title when the id was
+    /// made up from the file and line.
+    pub fn label(&self) -> String {
+        if self.id.starts_with(&self.file) { self.title.clone() } else { self.id.clone() }
+    }
 }
 
 /// What loading one document gave.
@@ -113,7 +121,8 @@ fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnosti
     };
     let detection = compile_detection(detection_node, file, names, diags)?;
     Ok(Rule {
-        id: text("id").unwrap_or_else(|| file.to_owned()),
+        // Rules without an id still need a unique one for alerts.
+        id: text("id").unwrap_or_else(|| format!("{file}:{}", doc.line)),
         title,
         level,
         status: text("status"),

@@ -93,7 +93,7 @@ impl RuleSet {
                         Some(rule.line),
                         format!("id {} is already used by {first}", rule.id),
                     );
-                    d.rule = Some(rule.id.clone());
+                    d.rule = Some(rule.label());
                     diags.push(d);
                     continue;
                 }
@@ -109,7 +109,7 @@ impl RuleSet {
                                     rule.logsource
                                 ),
                             );
-                            d.rule = Some(rule.id.clone());
+                            d.rule = Some(rule.label());
                             diags.push(d);
                         }
                         route
@@ -121,7 +121,7 @@ impl RuleSet {
                             Some(rule.line),
                             format!("logsource {} cannot be served: {reason}", rule.logsource),
                         );
-                        d.rule = Some(rule.id.clone());
+                        d.rule = Some(rule.label());
                         diags.push(d);
                         continue;
                     }
