@@ -63,6 +63,9 @@ fn describe(pattern: &Pattern) -> String {
         Pattern::Regex(re) => format!("regex {:?}", re.as_str()),
         Pattern::Cidr(net) => format!("cidr {net}"),
         Pattern::Compare(op, n) => format!("{op:?} {n:?}"),
+        Pattern::TimePart(part, op, n) => {
+            format!("{part:?} {} {n:?}", op.map_or("Eq".to_owned(), |o| format!("{o:?}")))
+        }
         Pattern::FieldRef { mode, cased, .. } => {
             let mode = match mode {
                 RefMode::Equal => "equals",

@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use regex::Regex;
 
 use crate::diagnostic::Code;
-use crate::pattern::{CmpOp, Pattern, RefMode, StrMatch};
+use crate::pattern::{CmpOp, Pattern, RefMode, StrMatch, TimePart};
 use crate::string::{Part, SigmaString};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub enum Modifier {
     Cmp(CmpOp),
     FieldRef,
     Expand,
-    TimePart,
+    TimePart(TimePart),
 }
 
 impl Modifier {
@@ -69,7 +69,12 @@ impl Modifier {
             "gte" => Cmp(CmpOp::Gte),
             "fieldref" => FieldRef,
             "expand" => Expand,
-            "minute" | "hour" | "day" | "week" | "month" | "year" => TimePart,
+            "minute" => TimePart(crate::pattern::TimePart::Minute),
+            "hour" => TimePart(crate::pattern::TimePart::Hour),
+            "day" => TimePart(crate::pattern::TimePart::Day),
+            "week" => TimePart(crate::pattern::TimePart::Week),
+            "month" => TimePart(crate::pattern::TimePart::Month),
+            "year" => TimePart(crate::pattern::TimePart::Year),
             _ => return None,
         })
     }
@@ -98,9 +103,6 @@ impl Chain {
                 Modifier::All => chain.all = true,
                 Modifier::Neq => chain.negate = true,
                 Modifier::Cased => chain.cased = true,
-                Modifier::TimePart => {
-                    return Err((Code::Unsupported, format!("time-part modifier '{name}' is not supported yet")));
-                }
                 _ => {}
             }
             chain.mods.push(m);
@@ -177,10 +179,19 @@ pub fn compile_value(
         }
         return Ok(vec![Pattern::Cidr(net)]);
     }
-    if let Some(op) = chain.mods.iter().find_map(|m| match m {
+    let compare = chain.mods.iter().find_map(|m| match m {
         Modifier::Cmp(op) => Some(*op),
         _ => None,
+    });
+    if let Some(part) = chain.mods.iter().find_map(|m| match m {
+        Modifier::TimePart(p) => Some(*p),
+        _ => None,
     }) {
+        let n = Num::parse(text)
+            .ok_or((Code::InvalidValue, format!("a time-part modifier needs a number, not '{text}'")))?;
+        return Ok(vec![Pattern::TimePart(part, compare, n)]);
+    }
+    if let Some(op) = compare {
         let n =
             Num::parse(text).ok_or((Code::InvalidValue, format!("numeric comparison needs a number, not '{text}'")))?;
         return Ok(vec![Pattern::Compare(op, n)]);

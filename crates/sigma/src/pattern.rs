@@ -26,6 +26,44 @@ pub enum CmpOp {
     Gte,
 }
 
+/// A part of a date-time for the time modifiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimePart {
+    Minute,
+    Hour,
+    Day,
+    /// The ISO 8601 week number, 1 to 53 (the specification says 1-52, but
+    /// ISO years have 53 weeks about every five or six years).
+    Week,
+    Month,
+    Year,
+}
+
+impl TimePart {
+    /// The part of a date-time written `YYYY-MM-DD[T ]HH:MM[:SS...]`, as the
+    /// source wrote it: no time-zone conversion (the specification's rule).
+    pub fn extract(self, text: &str) -> Option<i128> {
+        let text = text.trim();
+        let date: jiff::civil::Date = text.get(..10)?.parse().ok()?;
+        let clock = text.get(11..16);
+        let (hour, minute) = match clock {
+            Some(c) if matches!(text.as_bytes()[10], b'T' | b't' | b' ') => {
+                let (h, m) = c.split_once(':')?;
+                (h.parse::<i128>().ok()?, m.parse::<i128>().ok()?)
+            }
+            _ => (0, 0),
+        };
+        Some(match self {
+            TimePart::Minute => minute,
+            TimePart::Hour => hour,
+            TimePart::Day => date.day().into(),
+            TimePart::Week => date.iso_week_date().week().into(),
+            TimePart::Month => date.month().into(),
+            TimePart::Year => date.year().into(),
+        })
+    }
+}
+
 /// How a `fieldref` compares the two fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefMode {
@@ -54,6 +92,8 @@ pub enum Pattern {
     Regex(Regex),
     Cidr(IpNet),
     Compare(CmpOp, Num),
+    /// `|hour: 3`, `|hour|gte: 22`: a part of a date-time value.
+    TimePart(TimePart, Option<CmpOp>, Num),
     FieldRef {
         field: ferret_model::Field,
         mode: RefMode,
@@ -81,18 +121,23 @@ impl Pattern {
             }
             Pattern::Regex(re) => re.is_match(text),
             Pattern::Cidr(net) => parse_ip(text).is_some_and(|ip| net.contains(&ip)),
-            Pattern::Compare(op, rule) => Num::parse(text.trim()).is_some_and(|v| {
-                let Some(ord) = v.partial_cmp(rule) else { return false };
-                match op {
-                    CmpOp::Lt => ord.is_lt(),
-                    CmpOp::Lte => ord.is_le(),
-                    CmpOp::Gt => ord.is_gt(),
-                    CmpOp::Gte => ord.is_ge(),
-                }
-            }),
+            Pattern::Compare(op, rule) => Num::parse(text.trim()).is_some_and(|v| compare(Some(*op), v, *rule)),
+            Pattern::TimePart(part, op, rule) => part.extract(text).is_some_and(|v| compare(*op, Num::Int(v), *rule)),
             // Handled by the evaluator, which sees the whole event.
             Pattern::Null | Pattern::Exists(_) | Pattern::FieldRef { .. } => false,
         }
+    }
+}
+
+/// `value <op> rule`, or equality without an operator.
+fn compare(op: Option<CmpOp>, value: Num, rule: Num) -> bool {
+    let Some(ord) = value.partial_cmp(&rule) else { return false };
+    match op {
+        None => ord.is_eq(),
+        Some(CmpOp::Lt) => ord.is_lt(),
+        Some(CmpOp::Lte) => ord.is_le(),
+        Some(CmpOp::Gt) => ord.is_gt(),
+        Some(CmpOp::Gte) => ord.is_ge(),
     }
 }
 

@@ -310,3 +310,18 @@ fn ec59_ec62_loading_rules() {
     sigma_match!("sel:\n    A: []\ncondition: sel", {"B": 1});
     sigma_match!("sel:\n    A: \"a\\tb\"\ncondition: sel", {"A": "a\tb"});
 }
+
+#[test]
+fn ec29_time_part_modifiers() {
+    let det = "sel:\n    UtcTime|hour: 3\ncondition: sel";
+    sigma_match!(det, {"UtcTime": "2026-04-17 03:59:59.000"});
+    sigma_no_match!(det, {"UtcTime": "2026-04-17 04:00:00.000"});
+    sigma_no_match!(det, {"UtcTime": "not a date"});
+    sigma_match!("sel:\n    TimeCreated_SystemTime|hour: 3\ncondition: sel", {"TimeCreated_SystemTime": "2026-04-17T03:10:00.1Z"});
+    // ISO week 53 exists: 2026-12-31 is in week 53 of 2026.
+    sigma_match!("sel:\n    UtcTime|week: 53\ncondition: sel", {"UtcTime": "2026-12-31 12:00:00.000"});
+    sigma_match!("sel:\n    UtcTime|month: 12\ncondition: sel", {"UtcTime": "2026-12-31 12:00:00.000"});
+    sigma_match!("sel:\n    UtcTime|hour|gte: 22\ncondition: sel", {"UtcTime": "2026-12-31 23:30:00.000"});
+    sigma_no_match!("sel:\n    UtcTime|hour|gte: 22\ncondition: sel", {"UtcTime": "2026-12-31 21:30:00.000"});
+    sigma_load_error!("sel:\n    UtcTime|hour: 'night'\ncondition: sel", Code::InvalidValue);
+}
