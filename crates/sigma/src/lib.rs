@@ -19,6 +19,7 @@ pub mod condition;
 pub mod detection;
 pub mod diagnostic;
 mod dump;
+pub mod filter;
 mod glob;
 pub mod logsource;
 pub mod modifiers;

@@ -26,6 +26,22 @@ impl std::fmt::Display for Logsource {
     }
 }
 
+impl Logsource {
+    pub(crate) fn from_node(node: &Node) -> Self {
+        let get = |key: &str| node.get(key).and_then(Node::as_str).map(str::to_lowercase);
+        Logsource { product: get("product"), category: get("category"), service: get("service") }
+    }
+
+    /// Does this (a filter's logsource) contain `other` (a rule's)? Every key
+    /// this one sets must be the same in `other`.
+    pub fn contains(&self, other: &Logsource) -> bool {
+        let within = |a: &Option<String>, b: &Option<String>| a.is_none() || a == b;
+        within(&self.product, &other.product)
+            && within(&self.category, &other.category)
+            && within(&self.service, &other.service)
+    }
+}
+
 /// A loaded, compiled detection rule.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -36,6 +52,8 @@ pub struct Rule {
     pub status: Option<String>,
     pub tags: Vec<String>,
     pub description: Option<String>,
+    /// The rule's `name`, by which correlations and filters may refer to it.
+    pub name: Option<String>,
     /// SigmaHQ's `regression_tests_path` (relative to the corpus root).
     pub regression_tests_path: Option<String>,
     /// The rule file (`builtin:` prefix for embedded rules) and line.
@@ -56,6 +74,7 @@ impl Rule {
 /// What loading one document gave.
 pub enum Loaded {
     Rule(Box<Rule>),
+    Filter(Box<crate::filter::Filter>),
     /// Not a rule ferret runs (with the reason in a diagnostic).
     Skipped,
 }
@@ -64,6 +83,15 @@ pub enum Loaded {
 /// pushed to `diags`; an error means the document is skipped.
 pub fn load_document(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Loaded {
     let start = diags.len();
+    if doc.get("filter").is_some() {
+        return match crate::filter::compile_filter(doc, file, names, diags) {
+            Ok(filter) => Loaded::Filter(Box::new(filter)),
+            Err(d) => {
+                diags.push(d);
+                Loaded::Skipped
+            }
+        };
+    }
     let loaded = compile(doc, file, names, diags);
     let label =
         doc.get("id").and_then(Node::as_str).or_else(|| doc.get("title").and_then(Node::as_str)).map(str::to_owned);
@@ -91,9 +119,6 @@ fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnosti
     if let Some(node) = doc.get("correlation") {
         return Err(err(Code::Unsupported, node.line, "correlation rules are not supported yet".into()));
     }
-    if let Some(node) = doc.get("filter") {
-        return Err(err(Code::Unsupported, node.line, "filter (meta filter) documents are not supported yet".into()));
-    }
     let text = |key: &str| doc.get(key).and_then(Node::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     let title = text("title").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'title'".into()))?;
     let logsource_node =
@@ -114,12 +139,8 @@ fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnosti
         Some(NodeKind::Seq(items)) => items.iter().filter_map(Node::as_str).map(str::to_owned).collect(),
         _ => Vec::new(),
     };
-    let logsource = Logsource {
-        product: logsource_node.get("product").and_then(Node::as_str).map(str::to_lowercase),
-        category: logsource_node.get("category").and_then(Node::as_str).map(str::to_lowercase),
-        service: logsource_node.get("service").and_then(Node::as_str).map(str::to_lowercase),
-    };
-    let detection = compile_detection(detection_node, file, names, diags)?;
+    let logsource = Logsource::from_node(logsource_node);
+    let detection = compile_detection(detection_node, &["condition"], file, names, diags)?;
     Ok(Rule {
         // Rules without an id still need a unique one for alerts.
         id: text("id").unwrap_or_else(|| format!("{file}:{}", doc.line)),
@@ -129,6 +150,7 @@ fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnosti
         tags,
         description: text("description"),
         regression_tests_path: text("regression_tests_path"),
+        name: text("name"),
         file: file.to_owned(),
         line: doc.line,
         logsource,
@@ -136,8 +158,11 @@ fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnosti
     })
 }
 
-fn compile_detection(
+/// Compiles a detection block; keys in `reserved` other than `condition`
+/// (a filter's `rules`) are not search identifiers.
+pub(crate) fn compile_detection(
     node: &Node,
+    reserved: &[&str],
     file: &str,
     names: &FieldNames,
     diags: &mut Vec<Diagnostic>,
@@ -152,6 +177,9 @@ fn compile_detection(
         let name = key.as_str().unwrap_or_default();
         if name == "condition" {
             condition_node = Some(value);
+            continue;
+        }
+        if reserved.contains(&name) {
             continue;
         }
         if name == "timeframe" {

@@ -8,6 +8,7 @@ use ferret_model::{Event, Explanation, Field, FieldNames, ItemTrace, SelectionTr
 
 use crate::detection::{Expr, Item, Target};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::filter::{Filter, Targets};
 use crate::logsource::{Mappings, Route, RouteProblem, Selector};
 use crate::pattern::{Pattern, compare_fields};
 use crate::rule::{Loaded, Rule, load_document};
@@ -73,6 +74,7 @@ impl RuleSet {
         let mut diags = Vec::new();
         let mut rules = Vec::new();
         let mut seen_ids: HashMap<String, String> = HashMap::new();
+        let mut filters: Vec<Filter> = Vec::new();
         for source in sources {
             let docs = match yaml::parse(&source.text) {
                 Ok(docs) => docs,
@@ -82,8 +84,13 @@ impl RuleSet {
                 }
             };
             for doc in &docs {
-                let Loaded::Rule(rule) = load_document(doc, &source.name, &names, &mut diags) else {
-                    continue;
+                let rule = match load_document(doc, &source.name, &names, &mut diags) {
+                    Loaded::Rule(rule) => rule,
+                    Loaded::Filter(filter) => {
+                        filters.push(*filter);
+                        continue;
+                    }
+                    Loaded::Skipped => continue,
                 };
                 let mut rule = *rule;
                 if let Some(first) = seen_ids.get(&rule.id) {
@@ -131,6 +138,7 @@ impl RuleSet {
                 rules.push((rule, route));
             }
         }
+        apply_filters(&filters, &mut rules, &mut diags);
         let keys = KeyFields {
             channel: names.intern("Channel"),
             provider: names.intern("Provider_Name"),
@@ -174,6 +182,32 @@ impl RuleSet {
 
     pub fn names(&self) -> &Arc<FieldNames> {
         &self.names
+    }
+}
+
+/// Narrows every rule each filter applies to, in file order; reports
+/// filter references to rules that were not loaded.
+fn apply_filters(filters: &[Filter], rules: &mut [(Rule, Route)], diags: &mut Vec<Diagnostic>) {
+    for (nth, filter) in filters.iter().enumerate() {
+        if let Targets::Rules(refs) = &filter.targets {
+            for r in refs {
+                if !rules.iter().any(|(rule, _)| rule.id == *r || rule.name.as_deref() == Some(r.as_str())) {
+                    let mut d = Diagnostic::new(
+                        Code::Lint,
+                        &filter.file,
+                        Some(filter.line),
+                        format!("the filter names rule '{r}', which is not loaded"),
+                    );
+                    d.rule = Some(filter.title.clone());
+                    diags.push(d);
+                }
+            }
+        }
+        for (rule, _) in rules.iter_mut() {
+            if filter.applies_to(rule) {
+                filter.apply(rule, nth);
+            }
+        }
     }
 }
 

@@ -325,3 +325,108 @@ fn ec29_time_part_modifiers() {
     sigma_no_match!("sel:\n    UtcTime|hour|gte: 22\ncondition: sel", {"UtcTime": "2026-12-31 21:30:00.000"});
     sigma_load_error!("sel:\n    UtcTime|hour: 'night'\ncondition: sel", Code::InvalidValue);
 }
+
+/// Compiles full documents and reports which rule ids match the event.
+fn hits(docs: &str, fields: serde_json::Value) -> (Vec<String>, Vec<ferret_sigma::Diagnostic>) {
+    let (set, diags) = RuleSet::compile(
+        &[RuleSource { name: "t.yml".into(), text: docs.into() }],
+        FieldNames::new(),
+        &Mappings::builtin(),
+    );
+    let e = event(set.names(), fields);
+    let mut out = Vec::new();
+    Scanner::new(&set).scan(&e, &mut out);
+    (out.iter().map(|m| set.rule(m.rule).id.clone()).collect(), diags)
+}
+
+const WHOAMI: &str = "title: Whoami
+id: 11111111-1111-1111-1111-111111111111
+name: whoami_exec
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    sel:
+        Image|endswith: '\\whoami.exe'
+    condition: sel
+---
+title: Failed logon
+id: 22222222-2222-2222-2222-222222222222
+logsource:
+    product: windows
+    service: security
+detection:
+    sel:
+        EventID: 4625
+    condition: sel
+";
+
+#[test]
+fn ec57_filter_conditions_are_anded_with_the_rule() {
+    let filter = "---
+title: Exclude admin accounts
+logsource:
+    product: windows
+    category: process_creation
+filter:
+    rules:
+        - 11111111-1111-1111-1111-111111111111
+    selection:
+        User|startswith: 'adm_'
+    condition: not selection
+";
+    let docs = format!("{WHOAMI}{filter}");
+    let (ids, diags) = hits(&docs, json!({"Image": "C:\\Windows\\System32\\whoami.exe", "User": "adm_bob"}));
+    assert!(ids.is_empty(), "suppressed for adm_bob");
+    assert!(diags.is_empty(), "{diags:?}");
+    let (ids, _) = hits(&docs, json!({"Image": "C:\\Windows\\System32\\whoami.exe", "User": "bob"}));
+    assert_eq!(ids, ["11111111-1111-1111-1111-111111111111"]);
+    // The specification's own example polarity restricts instead, with a warning.
+    let restricting = filter.replace("condition: not selection", "condition: selection");
+    let (ids, diags) =
+        hits(&format!("{WHOAMI}{restricting}"), json!({"Image": "C:\\x\\whoami.exe", "User": "adm_bob"}));
+    assert_eq!(ids.len(), 1);
+    assert!(diags.iter().any(|d| d.code == Code::Lint && d.message.contains("no 'not'")), "{diags:?}");
+}
+
+#[test]
+fn ec58_filter_scope() {
+    let any_windows = "---
+title: Not from the scanner host
+logsource:
+    product: windows
+filter:
+    rules: any
+    host:
+        Computer: 'scanner01'
+    condition: not host
+";
+    let docs = format!("{WHOAMI}{any_windows}");
+    // Applies to process_creation and to security rules alike.
+    let (ids, _) = hits(&docs, json!({"Image": "C:\\x\\whoami.exe", "Computer": "scanner01"}));
+    assert!(ids.is_empty());
+    let (ids, _) = hits(&docs, json!({"Image": "C:\\x\\whoami.exe", "Computer": "ws01"}));
+    assert_eq!(ids.len(), 1);
+    // A process_creation filter does not apply to a security rule, and a rule
+    // can be named by its `name`.
+    let by_name = "---
+title: By name
+logsource:
+    product: windows
+    category: process_creation
+filter:
+    rules: [whoami_exec, 22222222-2222-2222-2222-222222222222, no-such-rule]
+    sel:
+        CommandLine|contains: '/all'
+    condition: not sel
+";
+    let (set, diags) = RuleSet::compile(
+        &[RuleSource { name: "t.yml".into(), text: format!("{WHOAMI}{by_name}") }],
+        FieldNames::new(),
+        &Mappings::builtin(),
+    );
+    let conditions: Vec<String> = set.rules().map(|r| r.detection.condition_text.clone()).collect();
+    assert!(conditions[0].contains("filter 'By name'"), "{conditions:?}");
+    assert!(!conditions[1].contains("filter"), "security rule untouched: {conditions:?}");
+    assert!(diags.iter().any(|d| d.message.contains("'no-such-rule'")), "{diags:?}");
+}
