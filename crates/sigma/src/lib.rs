@@ -24,12 +24,15 @@ mod glob;
 pub mod logsource;
 pub mod modifiers;
 pub mod pattern;
+mod route;
 pub mod rule;
 mod ruleset;
+mod scanner;
 pub mod string;
 pub mod yaml;
 
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use logsource::Mappings;
 pub use rule::{Logsource, Rule};
-pub use ruleset::{Match, RuleSet, RuleSource, Scanner};
+pub use ruleset::{RuleSet, RuleSource};
+pub use scanner::{Match, Scanner};

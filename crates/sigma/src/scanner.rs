@@ -1,0 +1,279 @@
+//! The per-thread matcher: all mutable matching state of a [`RuleSet`]
+//! lives here, so the rule set itself stays immutable and shared.
+
+use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceKind, Value};
+
+use crate::detection::{Expr, Item, Target};
+use crate::pattern::{Pattern, compare_fields};
+use crate::route::EventKeys;
+use crate::ruleset::RuleSet;
+
+/// A rule that matched an event, with the fields that made it match.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Match {
+    pub rule: usize,
+    pub fields: Vec<(String, String)>,
+}
+
+/// Per-thread matching state: lowercased copies of the current event's
+/// values, made once per value and only when a rule needs them.
+pub struct Scanner<'r> {
+    set: &'r RuleSet,
+    lower: Vec<Option<Box<str>>>,
+    raw_lower: Option<Box<str>>,
+    /// Per field symbol: 1 + the position of its first value in the
+    /// current event (0 = absent). `next` chains repeated fields.
+    first: Vec<u32>,
+    next: Vec<u32>,
+    touched: Vec<Field>,
+}
+
+impl<'r> Scanner<'r> {
+    pub fn new(set: &'r RuleSet) -> Self {
+        Self { set, lower: Vec::new(), raw_lower: None, first: Vec::new(), next: Vec::new(), touched: Vec::new() }
+    }
+
+    /// Appends to `out` every rule that matches `event`, in rule order.
+    pub fn scan(&mut self, event: &Event, out: &mut Vec<Match>) {
+        let Some(by_key) = self.set.index.get(&event.kind) else { return };
+        let keys = self.keys(event);
+        let routing_key = match event.kind {
+            SourceKind::Windows => keys.channel.clone(),
+            SourceKind::Syslog => keys.program.clone(),
+            _ => None,
+        };
+        self.lower.clear();
+        self.lower.resize(event.fields.len(), None);
+        self.raw_lower = None;
+        self.index_fields(event);
+        let mut candidates: Vec<usize> = by_key.get(&None).cloned().unwrap_or_default();
+        if routing_key.is_some() {
+            candidates.extend(by_key.get(&routing_key).into_iter().flatten());
+            candidates.sort_unstable();
+            candidates.dedup();
+        }
+        for index in candidates {
+            let routed = &self.set.rules[index];
+            if !routed.route.accepts(event, &keys) {
+                continue;
+            }
+            let detection = &routed.rule.detection;
+            if self.eval(&detection.condition, &detection.searches, event) {
+                let mut fields = Vec::new();
+                self.collect(&detection.condition, &detection.searches, event, &mut fields);
+                out.push(Match { rule: index, fields });
+            }
+        }
+    }
+
+    /// Builds the field → positions table for `event`, so a pattern looks
+    /// only at the values of its own field.
+    fn index_fields(&mut self, event: &Event) {
+        // Clear only the slots the previous event set.
+        for field in self.touched.drain(..) {
+            self.first[field.index()] = 0;
+        }
+        self.next.clear();
+        self.next.resize(event.fields.len(), 0);
+        for (i, (field, _)) in event.fields.iter().enumerate().rev() {
+            let slot = field.index();
+            if slot >= self.first.len() {
+                self.first.resize(slot + 1, 0);
+            }
+            self.next[i] = self.first[slot];
+            self.first[slot] = i as u32 + 1;
+            self.touched.push(*field);
+        }
+    }
+
+    /// 1 + the position of `field`'s first value (0 when absent).
+    fn head(&self, field: Field) -> u32 {
+        self.first.get(field.index()).copied().unwrap_or(0)
+    }
+
+    /// Does `pattern` hold for any value of `field`? Returns the position.
+    fn find_value(&mut self, pattern: &Pattern, field: Field, event: &Event) -> Option<usize> {
+        let mut at = self.head(field);
+        while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
+            at = self.next[i];
+            if self.pattern_at(pattern, i, event) {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Evaluates one rule on one event and says why it matches or not:
+    /// whether the event is routed to the rule at all, each selection's
+    /// value, and each item's rule values and the event value that met it.
+    pub fn explain(&mut self, rule: usize, event: &Event) -> Explanation {
+        self.lower.clear();
+        self.lower.resize(event.fields.len(), None);
+        self.raw_lower = None;
+        self.index_fields(event);
+        let routed_rule = &self.set.rules[rule];
+        let detection = &routed_rule.rule.detection;
+        let keys = self.keys(event);
+        let routed = routed_rule_kind_ok(self.set, rule, event.kind) && routed_rule.route.accepts(event, &keys);
+        let matched = routed && self.eval(&detection.condition, &detection.searches, event);
+        let selections = detection
+            .searches
+            .iter()
+            .map(|search| {
+                let mut chosen = None;
+                for items in &search.alternatives {
+                    if items.iter().all(|item| self.item(item, event)) {
+                        chosen = Some(items);
+                        break;
+                    }
+                }
+                let matched = chosen.is_some();
+                let maps: Vec<&Vec<Item>> = match chosen {
+                    Some(items) => vec![items],
+                    None => search.alternatives.iter().collect(),
+                };
+                let items = maps.into_iter().flatten().map(|item| self.trace_item(item, event)).collect();
+                SelectionTrace { name: search.name.clone(), matched, items }
+            })
+            .collect();
+        Explanation { condition: detection.condition_text.clone(), routed, matched, selections }
+    }
+
+    fn trace_item(&mut self, item: &Item, event: &Event) -> ItemTrace {
+        let matched = self.item(item, event);
+        let event_value = match &item.target {
+            Target::Field { field, .. } if !item.negate => self.first_hit(item, *field, event),
+            Target::Field { field, .. } => event.first(*field).and_then(Value::as_str).map(str::to_owned),
+            Target::Keywords => None,
+        };
+        ItemTrace { key: item.key.clone(), rule_values: item.values.clone(), event_value, matched }
+    }
+
+    fn keys(&self, event: &Event) -> EventKeys {
+        let k = &self.set.keys;
+        let text = |f: Field| event.first(f).and_then(Value::as_str);
+        EventKeys {
+            channel: text(k.channel).map(str::to_lowercase),
+            provider: text(k.provider).map(str::to_lowercase),
+            event_id: text(k.event_id).map(str::to_owned),
+            program: text(k.program).map(str::to_lowercase),
+        }
+    }
+
+    fn eval(&mut self, expr: &Expr, searches: &[crate::detection::Search], event: &Event) -> bool {
+        match expr {
+            Expr::Search(i) => {
+                searches[*i].alternatives.iter().any(|items| items.iter().all(|item| self.item(item, event)))
+            }
+            Expr::Not(inner) => !self.eval(inner, searches, event),
+            Expr::And(terms) => terms.iter().all(|t| self.eval(t, searches, event)),
+            Expr::Or(terms) => terms.iter().any(|t| self.eval(t, searches, event)),
+        }
+    }
+
+    /// The fields of the items that made the positive parts of the
+    /// condition true (items under `not` explain nothing).
+    fn collect(
+        &mut self,
+        expr: &Expr,
+        searches: &[crate::detection::Search],
+        event: &Event,
+        out: &mut Vec<(String, String)>,
+    ) {
+        match expr {
+            Expr::Search(i) => {
+                for items in &searches[*i].alternatives {
+                    if items.iter().all(|item| self.item(item, event)) {
+                        for item in items {
+                            if let (Target::Field { field, name }, false) = (&item.target, item.negate)
+                                && let Some(v) = self.first_hit(item, *field, event)
+                                && !out.iter().any(|(n, _)| n == name)
+                            {
+                                out.push((name.clone(), v));
+                            }
+                        }
+                        break;
+                    }
+                }
+            }
+            Expr::Not(_) => {}
+            Expr::And(terms) | Expr::Or(terms) => {
+                for t in terms {
+                    if self.eval(t, searches, event) {
+                        self.collect(t, searches, event, out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn first_hit(&mut self, item: &Item, field: Field, event: &Event) -> Option<String> {
+        let i = item.groups.iter().flatten().find_map(|p| self.find_value(p, field, event))?;
+        event.fields[i].1.as_str().map(str::to_owned)
+    }
+
+    fn item(&mut self, item: &Item, event: &Event) -> bool {
+        let hit = match &item.target {
+            Target::Field { field, .. } => {
+                let group = |s: &mut Self, g: &Vec<Pattern>| g.iter().any(|p| s.field_pattern(p, *field, event));
+                if item.all {
+                    item.groups.iter().all(|g| group(self, g))
+                } else {
+                    item.groups.iter().any(|g| group(self, g))
+                }
+            }
+            Target::Keywords => {
+                let group = |s: &mut Self, g: &Vec<Pattern>| g.iter().any(|p| s.keyword(p, event));
+                if item.all {
+                    item.groups.iter().all(|g| group(self, g))
+                } else {
+                    item.groups.iter().any(|g| group(self, g))
+                }
+            }
+        };
+        hit != item.negate
+    }
+
+    fn field_pattern(&mut self, pattern: &Pattern, field: Field, event: &Event) -> bool {
+        match pattern {
+            Pattern::Null => {
+                let mut at = self.head(field);
+                while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
+                    at = self.next[i];
+                    if !event.fields[i].1.is_null() {
+                        return false;
+                    }
+                }
+                true
+            }
+            Pattern::Exists(want) => (self.head(field) != 0) == *want,
+            Pattern::FieldRef { field: other, mode, cased } => event
+                .values(field)
+                .filter_map(Value::as_str)
+                .any(|a| event.values(*other).filter_map(Value::as_str).any(|b| compare_fields(*mode, a, b, *cased))),
+            _ => self.find_value(pattern, field, event).is_some(),
+        }
+    }
+
+    /// A pattern against the value at `index` of the event.
+    fn pattern_at(&mut self, pattern: &Pattern, index: usize, event: &Event) -> bool {
+        let Some(text) = event.fields[index].1.as_str() else { return false };
+        let lower = self.lower[index].get_or_insert_with(|| text.to_lowercase().into_boxed_str());
+        pattern.matches_text(text, lower)
+    }
+
+    /// Keywords: the raw line of text sources, or each string value of a
+    /// structured event separately, never a concatenation (SIGMA.md D2).
+    fn keyword(&mut self, pattern: &Pattern, event: &Event) -> bool {
+        if let Some(raw) = event.raw.as_deref() {
+            let lower = self.raw_lower.get_or_insert_with(|| raw.to_lowercase().into_boxed_str());
+            return pattern.matches_text(raw, lower);
+        }
+        (0..event.fields.len()).any(|i| self.pattern_at(pattern, i, event))
+    }
+}
+
+/// Is the rule filed under the event's kind (Windows, syslog...)?
+fn routed_rule_kind_ok(set: &RuleSet, rule: usize, kind: SourceKind) -> bool {
+    set.index.get(&kind).is_some_and(|by_key| by_key.values().any(|rules| rules.contains(&rule)))
+}
