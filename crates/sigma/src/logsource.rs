@@ -18,7 +18,87 @@ pub struct Selector {
     pub providers: Vec<String>,
     pub event_ids: Vec<String>,
     pub programs: Vec<String>,
+    /// Extra field equalities (`where: {EventType: [CreateKey]}`).
     pub fields: Vec<(String, Vec<String>)>,
+    /// How the rule's field names read this source's events: Sigma name →
+    /// the event's field, with an optional value transform.
+    pub rename: Vec<(String, Rename)>,
+    /// Sigma fields this source can never supply; a rule reads them as
+    /// absent (so a `not` filter on them does not hold them against it).
+    pub unavailable: Vec<String>,
+}
+
+/// Where a Sigma field comes from in an alternative source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rename {
+    pub from: String,
+    pub transform: Option<Transform>,
+}
+
+/// Value transforms from a source's encoding to the Sigma view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transform {
+    /// `0x1c10` → `7184` (Security log process ids).
+    HexToDecimal,
+    /// Mandatory-label SIDs (`S-1-16-12288`) → Sysmon's integrity level
+    /// names (`High`).
+    IntegrityLevel,
+    /// Windows Filtering Platform direction codes (`%%14593` outbound) →
+    /// Sysmon's `Initiated` (`true`).
+    WfpDirection,
+    /// IANA protocol numbers (`6`) → names (`tcp`).
+    ProtocolName,
+}
+
+impl Transform {
+    fn parse(name: &str) -> Option<Transform> {
+        Some(match name {
+            "hex_to_decimal" => Transform::HexToDecimal,
+            "integrity_level" => Transform::IntegrityLevel,
+            "wfp_direction" => Transform::WfpDirection,
+            "protocol_name" => Transform::ProtocolName,
+            _ => return None,
+        })
+    }
+
+    /// The value in the Sigma view, or `None` when it has no equivalent.
+    pub fn apply(self, value: &str) -> Option<String> {
+        let value = value.trim();
+        match self {
+            Transform::HexToDecimal => {
+                let hex = value.strip_prefix("0x").or_else(|| value.strip_prefix("0X"))?;
+                u64::from_str_radix(hex, 16).ok().map(|n| n.to_string())
+            }
+            Transform::IntegrityLevel => Some(
+                match value.to_ascii_uppercase().as_str() {
+                    "S-1-16-0" => "Untrusted",
+                    "S-1-16-4096" => "Low",
+                    "S-1-16-8192" => "Medium",
+                    "S-1-16-8448" => "Medium Plus",
+                    "S-1-16-12288" => "High",
+                    "S-1-16-16384" => "System",
+                    "S-1-16-20480" => "Protected Process",
+                    _ => return None,
+                }
+                .to_owned(),
+            ),
+            Transform::WfpDirection => match value {
+                "%%14593" => Some("true".to_owned()),
+                "%%14592" => Some("false".to_owned()),
+                _ => None,
+            },
+            Transform::ProtocolName => Some(
+                match value {
+                    "1" => "icmp",
+                    "6" => "tcp",
+                    "17" => "udp",
+                    "58" => "ipv6-icmp",
+                    other => other,
+                }
+                .to_owned(),
+            ),
+        }
+    }
 }
 
 /// Where a rule runs: the event kinds, and selectors (ORed; empty = any
@@ -143,7 +223,7 @@ fn parse_selector(node: &Node) -> Result<Selector, String> {
         }
     };
     let mut fields = Vec::new();
-    if let Some(NodeKind::Map(entries)) = node.get("fields").map(|n| &n.kind) {
+    if let Some(NodeKind::Map(entries)) = node.get("where").map(|n| &n.kind) {
         for (key, values) in entries {
             let values = match &values.kind {
                 NodeKind::Seq(items) => items.iter().filter_map(Node::as_str).map(str::to_owned).collect(),
@@ -155,7 +235,30 @@ fn parse_selector(node: &Node) -> Result<Selector, String> {
     if !matches!(node.kind, NodeKind::Map(_)) {
         return Err(format!("line {}: a selector is a mapping", node.line));
     }
+    let mut rename = Vec::new();
+    if let Some(NodeKind::Map(entries)) = node.get("rename").map(|n| &n.kind) {
+        for (key, value) in entries {
+            let sigma = key.as_str().unwrap_or_default().to_owned();
+            let (from, transform) = match (&value.kind, value.get("from")) {
+                (NodeKind::Scalar { text, .. }, _) => (text.clone(), None),
+                (_, Some(from)) => {
+                    let transform = match value.get("transform").and_then(Node::as_str) {
+                        None => None,
+                        Some(name) => Some(
+                            Transform::parse(name)
+                                .ok_or_else(|| format!("line {}: unknown transform '{name}'", value.line))?,
+                        ),
+                    };
+                    (from.as_str().unwrap_or_default().to_owned(), transform)
+                }
+                _ => return Err(format!("line {}: a rename is a field name or {{from, transform}}", value.line)),
+            };
+            rename.push((sigma, Rename { from, transform }));
+        }
+    }
     Ok(Selector {
+        rename,
+        unavailable: list("unavailable", false),
         channels: list("channels", true),
         providers: list("providers", true),
         event_ids: list("event_ids", false),
@@ -192,5 +295,25 @@ mod tests {
         let (route, mapped) = m.route(&ls("aws", None, Some("cloudtrail"))).unwrap();
         assert!(!mapped);
         assert_eq!(route.kinds, [SourceKind::Json, SourceKind::Csv]);
+    }
+
+    #[test]
+    fn security_4688_is_an_alternative_for_process_creation() {
+        let m = Mappings::builtin();
+        let (route, _) = m.route(&ls("windows", Some("process_creation"), None)).unwrap();
+        let security = route.selectors.iter().find(|s| s.event_ids == ["4688"]).unwrap();
+        assert_eq!(security.channels, ["security"]);
+        let image = security.rename.iter().find(|(k, _)| k == "Image").unwrap();
+        assert_eq!(image.1.from, "NewProcessName");
+        assert!(security.unavailable.contains(&"OriginalFileName".to_owned()));
+    }
+
+    #[test]
+    fn transforms() {
+        assert_eq!(Transform::HexToDecimal.apply("0x1c10").as_deref(), Some("7184"));
+        assert_eq!(Transform::HexToDecimal.apply("7184"), None);
+        assert_eq!(Transform::IntegrityLevel.apply("S-1-16-12288").as_deref(), Some("High"));
+        assert_eq!(Transform::WfpDirection.apply("%%14593").as_deref(), Some("true"));
+        assert_eq!(Transform::ProtocolName.apply("17").as_deref(), Some("udp"));
     }
 }

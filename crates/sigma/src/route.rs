@@ -2,11 +2,11 @@
 //! rule's field names read the event (renames and value transforms for
 //! alternative sources such as Security 4688 for process_creation).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ferret_model::{Event, Field, FieldNames, SourceKind, Value};
 
-use crate::logsource::{Route, Selector};
+use crate::logsource::{Route, Selector, Transform};
 
 #[derive(Debug)]
 pub(crate) struct CompiledSelector {
@@ -15,6 +15,34 @@ pub(crate) struct CompiledSelector {
     pub(crate) fields: Vec<(Field, Vec<String>)>,
     pub(crate) channels: Vec<String>,
     pub(crate) programs: Vec<String>,
+    /// How rules read events accepted by this selector; `None` reads the
+    /// event's own field names.
+    pub(crate) view: Option<View>,
+}
+
+/// A field view for an alternative source: rule field → event field.
+#[derive(Debug, Default)]
+pub(crate) struct View {
+    fields: HashMap<Field, Option<(Field, Option<Transform>)>>,
+}
+
+/// Where a rule's field is read in the current event.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Resolved {
+    /// This event field, with this transform applied to its values.
+    Field(Field, Option<Transform>),
+    /// The source never has it: read as absent.
+    Absent,
+}
+
+impl View {
+    pub(crate) fn resolve(view: Option<&View>, field: Field) -> Resolved {
+        match view.and_then(|v| v.fields.get(&field)) {
+            None => Resolved::Field(field, None),
+            Some(Some((native, transform))) => Resolved::Field(*native, *transform),
+            Some(None) => Resolved::Absent,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -54,6 +82,22 @@ pub(crate) fn compile_selector(s: &Selector, names: &FieldNames) -> CompiledSele
         fields: s.fields.iter().map(|(k, v)| (names.intern(k), v.clone())).collect(),
         channels: s.channels.clone(),
         programs: s.programs.clone(),
+        view: (!s.rename.is_empty() || !s.unavailable.is_empty()).then(|| {
+            let mut fields: HashMap<Field, Option<(Field, Option<Transform>)>> = HashMap::new();
+            for name in &s.unavailable {
+                fields.insert(names.intern(name), None);
+            }
+            for (sigma, rename) in &s.rename {
+                fields.insert(names.intern(sigma), Some((names.intern(&rename.from), rename.transform)));
+            }
+            // A native field that a Sigma field is renamed to stays reachable
+            // only under its Sigma name (4688's ProcessId is the parent's).
+            for (_, rename) in &s.rename {
+                let native = names.intern(&rename.from);
+                fields.entry(native).or_insert(None);
+            }
+            View { fields }
+        }),
     }
 }
 
@@ -72,9 +116,24 @@ impl CompiledSelector {
     }
 }
 
+/// Routing's verdict for one rule and event.
+pub(crate) enum Accept<'a> {
+    No,
+    /// Accepted; read the event through this view (`None`: as it is).
+    Yes(Option<&'a View>),
+}
+
 impl CompiledRoute {
-    pub(crate) fn accepts(&self, event: &Event, keys: &EventKeys) -> bool {
-        let any = |sels: &[CompiledSelector]| sels.is_empty() || sels.iter().any(|s| s.accepts(event, keys));
-        any(&self.selectors) && any(&self.and)
+    pub(crate) fn accepts(&self, event: &Event, keys: &EventKeys) -> Accept<'_> {
+        if !(self.and.is_empty() || self.and.iter().any(|s| s.accepts(event, keys))) {
+            return Accept::No;
+        }
+        if self.selectors.is_empty() {
+            return Accept::Yes(None);
+        }
+        match self.selectors.iter().find(|s| s.accepts(event, keys)) {
+            Some(selector) => Accept::Yes(selector.view.as_ref()),
+            None => Accept::No,
+        }
     }
 }

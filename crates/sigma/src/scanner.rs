@@ -5,7 +5,7 @@ use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceK
 
 use crate::detection::{Expr, Item, Target};
 use crate::pattern::{Pattern, compare_fields};
-use crate::route::EventKeys;
+use crate::route::{Accept, EventKeys, Resolved, View};
 use crate::ruleset::RuleSet;
 
 /// A rule that matched an event, with the fields that made it match.
@@ -26,11 +26,21 @@ pub struct Scanner<'r> {
     first: Vec<u32>,
     next: Vec<u32>,
     touched: Vec<Field>,
+    /// The field view of the rule being evaluated (alternative sources).
+    view: Option<&'r View>,
 }
 
 impl<'r> Scanner<'r> {
     pub fn new(set: &'r RuleSet) -> Self {
-        Self { set, lower: Vec::new(), raw_lower: None, first: Vec::new(), next: Vec::new(), touched: Vec::new() }
+        Self {
+            set,
+            lower: Vec::new(),
+            raw_lower: None,
+            first: Vec::new(),
+            next: Vec::new(),
+            touched: Vec::new(),
+            view: None,
+        }
     }
 
     /// Appends to `out` every rule that matches `event`, in rule order.
@@ -52,11 +62,13 @@ impl<'r> Scanner<'r> {
             candidates.sort_unstable();
             candidates.dedup();
         }
+        let set = self.set;
         for index in candidates {
-            let routed = &self.set.rules[index];
-            if !routed.route.accepts(event, &keys) {
-                continue;
-            }
+            let routed = &set.rules[index];
+            self.view = match routed.route.accepts(event, &keys) {
+                Accept::No => continue,
+                Accept::Yes(view) => view,
+            };
             let detection = &routed.rule.detection;
             if self.eval(&detection.condition, &detection.searches, event) {
                 let mut fields = Vec::new();
@@ -91,16 +103,42 @@ impl<'r> Scanner<'r> {
         self.first.get(field.index()).copied().unwrap_or(0)
     }
 
-    /// Does `pattern` hold for any value of `field`? Returns the position.
-    fn find_value(&mut self, pattern: &Pattern, field: Field, event: &Event) -> Option<usize> {
-        let mut at = self.head(field);
+    /// Does `pattern` hold for any value of the rule's `field`? Returns the
+    /// value (as the rule sees it: through the view's transform).
+    fn find_value(&mut self, pattern: &Pattern, field: Field, event: &Event) -> Option<String> {
+        let (native, transform) = match View::resolve(self.view, field) {
+            Resolved::Absent => return None,
+            Resolved::Field(native, transform) => (native, transform),
+        };
+        let mut at = self.head(native);
         while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
             at = self.next[i];
-            if self.pattern_at(pattern, i, event) {
-                return Some(i);
+            let hit = match transform {
+                None => self.pattern_at(pattern, i, event).then(|| event.fields[i].1.as_str().map(str::to_owned)),
+                Some(t) => event.fields[i].1.as_str().and_then(|text| t.apply(text)).and_then(|text| {
+                    let lower = text.to_lowercase();
+                    pattern.matches_text(&text, &lower).then_some(Some(text))
+                }),
+            };
+            if let Some(value) = hit {
+                return Some(value.unwrap_or_default());
             }
         }
         None
+    }
+
+    /// The values of the rule's `field` in this event, through the view.
+    fn values_of(&self, field: Field, event: &Event) -> Vec<Option<String>> {
+        match View::resolve(self.view, field) {
+            Resolved::Absent => Vec::new(),
+            Resolved::Field(native, transform) => event
+                .values(native)
+                .map(|v| match transform {
+                    None => v.as_str().map(str::to_owned),
+                    Some(t) => v.as_str().and_then(|text| t.apply(text)),
+                })
+                .collect(),
+        }
     }
 
     /// Evaluates one rule on one event and says why it matches or not:
@@ -111,10 +149,25 @@ impl<'r> Scanner<'r> {
         self.lower.resize(event.fields.len(), None);
         self.raw_lower = None;
         self.index_fields(event);
-        let routed_rule = &self.set.rules[rule];
+        let set = self.set;
+        let routed_rule = &set.rules[rule];
         let detection = &routed_rule.rule.detection;
         let keys = self.keys(event);
-        let routed = routed_rule_kind_ok(self.set, rule, event.kind) && routed_rule.route.accepts(event, &keys);
+        let accept = if routed_rule_kind_ok(set, rule, event.kind) {
+            routed_rule.route.accepts(event, &keys)
+        } else {
+            Accept::No
+        };
+        let routed = match accept {
+            Accept::Yes(view) => {
+                self.view = view;
+                true
+            }
+            Accept::No => {
+                self.view = None;
+                false
+            }
+        };
         let matched = routed && self.eval(&detection.condition, &detection.searches, event);
         let selections = detection
             .searches
@@ -143,7 +196,7 @@ impl<'r> Scanner<'r> {
         let matched = self.item(item, event);
         let event_value = match &item.target {
             Target::Field { field, .. } if !item.negate => self.first_hit(item, *field, event),
-            Target::Field { field, .. } => event.first(*field).and_then(Value::as_str).map(str::to_owned),
+            Target::Field { field, .. } => self.values_of(*field, event).into_iter().flatten().next(),
             Target::Keywords => None,
         };
         ItemTrace { key: item.key.clone(), rule_values: item.values.clone(), event_value, matched }
@@ -208,8 +261,7 @@ impl<'r> Scanner<'r> {
     }
 
     fn first_hit(&mut self, item: &Item, field: Field, event: &Event) -> Option<String> {
-        let i = item.groups.iter().flatten().find_map(|p| self.find_value(p, field, event))?;
-        event.fields[i].1.as_str().map(str::to_owned)
+        item.groups.iter().flatten().find_map(|p| self.find_value(p, field, event))
     }
 
     fn item(&mut self, item: &Item, event: &Event) -> bool {
@@ -236,21 +288,31 @@ impl<'r> Scanner<'r> {
 
     fn field_pattern(&mut self, pattern: &Pattern, field: Field, event: &Event) -> bool {
         match pattern {
-            Pattern::Null => {
-                let mut at = self.head(field);
-                while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
-                    at = self.next[i];
-                    if !event.fields[i].1.is_null() {
-                        return false;
+            Pattern::Null => match View::resolve(self.view, field) {
+                Resolved::Absent => true,
+                Resolved::Field(native, _) => {
+                    let mut at = self.head(native);
+                    while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
+                        at = self.next[i];
+                        if !event.fields[i].1.is_null() {
+                            return false;
+                        }
                     }
+                    true
                 }
-                true
+            },
+            Pattern::Exists(want) => {
+                let present = match View::resolve(self.view, field) {
+                    Resolved::Absent => false,
+                    Resolved::Field(native, _) => self.head(native) != 0,
+                };
+                present == *want
             }
-            Pattern::Exists(want) => (self.head(field) != 0) == *want,
-            Pattern::FieldRef { field: other, mode, cased } => event
-                .values(field)
-                .filter_map(Value::as_str)
-                .any(|a| event.values(*other).filter_map(Value::as_str).any(|b| compare_fields(*mode, a, b, *cased))),
+            Pattern::FieldRef { field: other, mode, cased } => {
+                let ours = self.values_of(field, event);
+                let theirs = self.values_of(*other, event);
+                ours.iter().flatten().any(|a| theirs.iter().flatten().any(|b| compare_fields(*mode, a, b, *cased)))
+            }
             _ => self.find_value(pattern, field, event).is_some(),
         }
     }

@@ -430,3 +430,71 @@ filter:
     assert!(!conditions[1].contains("filter"), "security rule untouched: {conditions:?}");
     assert!(diags.iter().any(|d| d.message.contains("'no-such-rule'")), "{diags:?}");
 }
+
+/// A Security-channel event with the given EventID and fields.
+fn security_event(names: &FieldNames, event_id: &str, fields: serde_json::Value) -> Event {
+    let mut e = event(names, fields);
+    e.fields.retain(|(f, _)| !matches!(names.resolve(*f), "Channel" | "EventID"));
+    e.push(names.intern("Channel"), Value::text("Security"));
+    e.push(names.intern("EventID"), Value::number(event_id));
+    e
+}
+
+fn scan_ids(set: &RuleSet, e: &Event) -> usize {
+    let mut out = Vec::new();
+    Scanner::new(set).scan(e, &mut out);
+    out.len()
+}
+
+#[test]
+fn ec41_security_4688_meets_process_creation_rules_through_the_mapping() {
+    let det = "sel:\n    Image|endswith: '\\whoami.exe'\n    ParentImage|endswith: '\\cmd.exe'\n    IntegrityLevel: 'High'\n    ProcessId: 7184\ncondition: sel";
+    let set = compile(PROCESS_CREATION, det).unwrap();
+    let names = set.names();
+    let e4688 = |label: &str| {
+        security_event(
+            names,
+            "4688",
+            json!({"NewProcessName": "C:\\Windows\\System32\\whoami.exe", "ParentProcessName": "C:\\Windows\\System32\\cmd.exe",
+                   "MandatoryLabel": label, "NewProcessId": "0x1c10", "ProcessId": "0xc18"}),
+        )
+    };
+    assert_eq!(scan_ids(&set, &e4688("S-1-16-12288")), 1);
+    assert_eq!(scan_ids(&set, &e4688("S-1-16-8192")), 0, "Medium is not High");
+    // 4688's own ProcessId is the parent's: it is not the rule's ProcessId.
+    let parent = compile(PROCESS_CREATION, "sel:\n    ProcessId: 3096\ncondition: sel").unwrap();
+    assert_eq!(
+        scan_ids(
+            &parent,
+            &security_event(parent.names(), "4688", json!({"NewProcessId": "0x1c10", "ProcessId": "0xc18"}))
+        ),
+        0
+    );
+    let parent = compile(PROCESS_CREATION, "sel:\n    ParentProcessId: 3096\ncondition: sel").unwrap();
+    assert_eq!(
+        scan_ids(
+            &parent,
+            &security_event(parent.names(), "4688", json!({"NewProcessId": "0x1c10", "ProcessId": "0xc18"}))
+        ),
+        1
+    );
+    // Another Security event never meets process_creation rules.
+    assert_eq!(scan_ids(&set, &security_event(names, "4624", json!({"NewProcessName": "C:\\x\\whoami.exe"}))), 0);
+}
+
+#[test]
+fn ec31_not_over_a_field_the_source_cannot_supply() {
+    let det = "sel:\n    Image|endswith: '\\rundll32.exe'\nfilter:\n    Description: 'Windows host process (Rundll32)'\ncondition: sel and not filter";
+    let set = compile(PROCESS_CREATION, det).unwrap();
+    let on_4688 = security_event(
+        set.names(),
+        "4688",
+        json!({"NewProcessName": "C:\\Windows\\System32\\rundll32.exe", "Description": "Windows host process (Rundll32)"}),
+    );
+    assert_eq!(scan_ids(&set, &on_4688), 1, "4688 has no Description: the filter cannot hold");
+    sigma_no_match!(det, {"Image": "C:\\Windows\\System32\\rundll32.exe", "Description": "Windows host process (Rundll32)"});
+    // A Sysmon-only field in a positive selection never matches on 4688.
+    let set = compile(PROCESS_CREATION, "sel:\n    OriginalFileName: 'RUNDLL32.EXE'\ncondition: sel").unwrap();
+    let e = security_event(set.names(), "4688", json!({"OriginalFileName": "RUNDLL32.EXE"}));
+    assert_eq!(scan_ids(&set, &e), 0);
+}
