@@ -3,7 +3,7 @@
 //! order.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,8 @@ pub struct HuntConfig {
     pub min_level: Option<Level>,
     /// Attach to every alert the explanation of why its rule fired.
     pub explain: bool,
+    /// A mapping file (logsources, placeholders) on top of the built-in one.
+    pub mappings: Option<PathBuf>,
     pub read: ReadOptions,
 }
 
@@ -90,17 +92,31 @@ impl HuntSummary {
 pub enum HuntError {
     #[error("no rules to hunt with: every rule failed to load, or none were given and --no-builtin is set")]
     NoRules,
+    #[error("bad mapping file {0}")]
+    Mappings(String),
     #[error("writing alerts failed: {0}")]
     Output(#[from] std::io::Error),
 }
 
+/// The built-in logsource mapping, with the user's file on top when given.
+pub fn load_mappings(path: Option<&Path>) -> Result<Mappings, HuntError> {
+    let Some(path) = path else { return Ok(Mappings::builtin()) };
+    let text = std::fs::read_to_string(path).map_err(|e| HuntError::Mappings(format!("{}: {e}", path.display())))?;
+    Mappings::with_overrides(&text).map_err(|e| HuntError::Mappings(format!("{}: {e}", path.display())))
+}
+
 /// Loads and compiles the rules a hunt (or `rules check`) uses.
-pub fn load_rules(rule_paths: &[PathBuf], builtin: bool, names: Arc<FieldNames>) -> (RuleSet, Vec<Diagnostic>) {
+pub fn load_rules(
+    rule_paths: &[PathBuf],
+    builtin: bool,
+    names: Arc<FieldNames>,
+    mappings: &Mappings,
+) -> (RuleSet, Vec<Diagnostic>) {
     let (mut sources, mut diags): (Vec<RuleSource>, Vec<Diagnostic>) = read_rule_paths(rule_paths);
     if builtin {
         sources.splice(0..0, builtin_sources());
     }
-    let (set, compile_diags) = RuleSet::compile(&sources, names, &Mappings::builtin());
+    let (set, compile_diags) = RuleSet::compile(&sources, names, mappings);
     diags.extend(compile_diags);
     (set, diags)
 }
@@ -110,7 +126,8 @@ pub fn load_rules(rule_paths: &[PathBuf], builtin: bool, names: Arc<FieldNames>)
 pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progress) -> Result<HuntSummary, HuntError> {
     let started = Instant::now();
     let names = FieldNames::new();
-    let (rules, diagnostics) = load_rules(&config.rule_paths, config.builtin_rules, names.clone());
+    let mappings = load_mappings(config.mappings.as_deref())?;
+    let (rules, diagnostics) = load_rules(&config.rule_paths, config.builtin_rules, names.clone(), &mappings);
     if rules.is_empty() {
         return Err(HuntError::NoRules);
     }

@@ -9,4 +9,4 @@ pub mod rules;
 pub mod sinks;
 
 pub use ferret_read::{ReadError, ReadOptions};
-pub use hunt::{HuntConfig, HuntError, HuntSummary, NoProgress, Progress, hunt, load_rules};
+pub use hunt::{HuntConfig, HuntError, HuntSummary, NoProgress, Progress, hunt, load_mappings, load_rules};

@@ -48,10 +48,10 @@ impl RegressionReport {
 }
 
 /// Runs the regression samples of every rule under `rule_paths`.
-pub fn regression_test(rule_paths: &[PathBuf]) -> RegressionReport {
+pub fn regression_test(rule_paths: &[PathBuf], mappings: &Mappings) -> RegressionReport {
     let names = FieldNames::new();
     let (sources, _) = read_rule_paths(rule_paths);
-    let (set, diags) = RuleSet::compile(&sources, names.clone(), &Mappings::builtin());
+    let (set, diags) = RuleSet::compile(&sources, names.clone(), mappings);
     let mut report = RegressionReport::default();
     // A rule that did not load cannot pass its samples: say so.
     for source in sources.iter().filter(|s| s.text.contains("\nregression_tests_path:")) {

@@ -129,7 +129,7 @@ fn expected_windows_json_events(dir: &std::path::Path) -> u64 {
 #[test]
 fn sigmahq_regression_samples_all_pass() {
     let Some(data) = common::shared_data() else { return };
-    let report = ferret_app::regression::regression_test(&[data.join("sigma")]);
+    let report = ferret_app::regression::regression_test(&[data.join("sigma")], &ferret_sigma::Mappings::builtin());
     let failures: Vec<String> = report
         .results
         .iter()

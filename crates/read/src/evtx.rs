@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
 
+use evtx::err::EvtxError;
 use evtx::{EvtxParser, IntoIterChunks, ParserSettings};
 use ferret_model::{Event, Location, SourceKind};
 use serde_json::Value as Json;
@@ -27,7 +28,9 @@ pub struct EvtxReader {
     chunks: IntoIterChunks<Box<dyn ReadSeek>>,
     settings: Arc<ParserSettings>,
     pending: VecDeque<ReadResult>,
-    chunk_number: u64,
+    /// The number of the chunk after the last one read, for the rare error
+    /// that names no chunk.
+    next_chunk: u64,
     /// Reported after the last whole chunk: the file ends inside a chunk.
     truncated: Option<ReadError>,
     ctx: SourceContext,
@@ -61,14 +64,18 @@ impl EvtxReader {
         let settings = ParserSettings::new().num_threads(1);
         let parser = EvtxParser::from_read_seek(input)
             .map_err(|e| {
-                ReadError::new(&ctx.source, Some(Location::Offset(0)), format!("not a readable EVTX file: {e}"))
+                ReadError::new(
+                    &ctx.source,
+                    Some(Location::Offset(0)),
+                    format!("not a readable EVTX file: {}", causes(&e)),
+                )
             })?
             .with_configuration(settings.clone());
         Ok(Self {
             chunks: parser.into_chunks(),
             settings: Arc::new(settings),
             pending: VecDeque::new(),
-            chunk_number: 0,
+            next_chunk: 0,
             truncated,
             ctx,
         })
@@ -85,35 +92,50 @@ impl EvtxReader {
                 None => false,
             };
         };
-        let number = self.chunk_number;
-        self.chunk_number += 1;
+        // The crate skips empty chunks and starts a wrapped log at its
+        // oldest chunk, so chunks are not met in file order: take each
+        // chunk's number from the crate, never from a count.
+        let number = match &chunk {
+            Ok(data) => data.number,
+            Err(EvtxError::FailedToParseChunk { chunk_id, .. }) => Some(*chunk_id),
+            Err(_) => None,
+        }
+        .unwrap_or(self.next_chunk);
+        self.next_chunk = number + 1;
         let chunk_offset = HEADER_BYTES + number * CHUNK_BYTES;
         let mut data = match chunk {
             Ok(data) => data,
             Err(e) => {
-                self.pending.push_back(Err(self.error(chunk_offset, format!("chunk {number} skipped: {e}"))));
+                self.pending
+                    .push_back(Err(self.error(chunk_offset, format!("chunk {number} skipped: {}", causes(&e)))));
                 return true;
             }
         };
         let mut chunk = match data.parse(self.settings.clone()) {
             Ok(chunk) => chunk,
             Err(e) => {
-                self.pending.push_back(Err(self.error(chunk_offset, format!("chunk {number} skipped: {e}"))));
+                self.pending
+                    .push_back(Err(self.error(chunk_offset, format!("chunk {number} skipped: {}", causes(&e)))));
                 return true;
             }
         };
         for record in chunk.iter() {
-            let result = record
-                .and_then(|r| r.into_json_bytes())
-                .map_err(|e| format!("record skipped in chunk {number}: {e}"))
-                .and_then(|r| {
-                    serde_json::from_slice::<Json>(&r.data)
-                        .map(|json| (r.event_record_id, json))
-                        .map_err(|e| format!("record {} rendered invalid JSON: {e}", r.event_record_id))
-                });
-            let item = match result {
-                Ok((record_id, json)) => Ok(self.event_of(record_id, &json)),
-                Err(message) => Err(ReadError::new(&self.ctx.source, Some(Location::Offset(chunk_offset)), message)),
+            let item = match record.and_then(|r| r.into_json_bytes()) {
+                Ok(r) => match serde_json::from_slice::<Json>(&r.data) {
+                    Ok(json) => Ok(self.event_of(r.event_record_id, &json)),
+                    Err(e) => Err(self.error(
+                        chunk_offset,
+                        format!("record {} in chunk {number} rendered invalid JSON: {e}", r.event_record_id),
+                    )),
+                },
+                Err(e) => {
+                    let offset = match &e {
+                        // The crate knows where in the chunk the record is.
+                        EvtxError::FailedToReadRecordAt { offset, .. } => chunk_offset + offset,
+                        _ => chunk_offset,
+                    };
+                    Err(self.error(offset, format!("record skipped in chunk {number}: {}", causes(&e))))
+                }
             };
             self.pending.push_back(item);
         }
@@ -133,6 +155,22 @@ impl EvtxReader {
     }
 }
 
+/// An error and its causes, `outer: inner: innermost`: the evtx crate's
+/// top-level messages (`Failed to parse chunk number 1`) leave out why.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 impl Iterator for EvtxReader {
     type Item = ReadResult;
 
@@ -145,5 +183,74 @@ impl Iterator for EvtxReader {
                 return None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use ferret_model::FieldNames;
+
+    use super::*;
+
+    /// A Sysmon log from the shared data whose first three chunks hold 39, 42
+    /// and 6 records, or `None` when the shared data is not there.
+    fn multi_chunk_sample() -> Option<Vec<u8>> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+            "../../../shared/data/evtx-attack-samples/Privilege Escalation/privesc_unquoted_svc_sysmon_1_11.evtx",
+        );
+        match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(_) if std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_some() => {
+                panic!("{} not found and FERRET_REQUIRE_SHARED_DATA is set", path.display())
+            }
+            Err(_) => {
+                eprintln!("skipping: ../shared/data not found");
+                None
+            }
+        }
+    }
+
+    fn read(bytes: Vec<u8>) -> (usize, Vec<ReadError>) {
+        let ctx = SourceContext::new("t.evtx", FieldNames::new(), Default::default());
+        let reader = EvtxReader::new(Box::new(std::io::Cursor::new(bytes)), ctx).unwrap();
+        let (events, errors): (Vec<_>, Vec<_>) = reader.partition(Result::is_ok);
+        (events.len(), errors.into_iter().map(Result::unwrap_err).collect())
+    }
+
+    #[test]
+    fn errors_name_the_damaged_chunk_even_after_an_empty_one() {
+        let Some(mut bytes) = multi_chunk_sample() else {
+            return;
+        };
+        let chunk = |n: usize| 4096 + n * 65536..4096 + (n + 1) * 65536;
+        // Chunk 1 empty (the crate skips it silently), chunk 2 garbled: the
+        // error must say chunk 2 and its offset, not "the second chunk met".
+        bytes[chunk(1)].fill(0);
+        bytes[chunk(2)].fill(0xAA);
+        let (events, errors) = read(bytes);
+        assert_eq!(events, 39);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].location, Some(Location::Offset(4096 + 2 * 65536)));
+        assert!(errors[0].message.starts_with("chunk 2 skipped: "), "{}", errors[0]);
+        // The cause is kept, not only the crate's "Failed to parse chunk".
+        assert!(errors[0].message.contains("chunk header magic"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn a_garbled_record_is_located_at_its_own_offset() {
+        let Some(mut bytes) = multi_chunk_sample() else {
+            return;
+        };
+        // Record headers garbled 16 KiB into chunk 1's records.
+        let start = 4096 + 65536 + 512 + 16 * 1024;
+        bytes[start..start + 4096].fill(0xAA);
+        let (events, errors) = read(bytes);
+        assert!(events > 39 && events < 87, "{events}");
+        let at = errors.iter().find(|e| e.message.contains("Failed to read the record at")).expect("{errors:?}");
+        let Some(Location::Offset(offset)) = at.location else { panic!("{at}") };
+        assert!((start as u64..start as u64 + 4096).contains(&offset), "{at}");
+        assert!(at.message.contains("record header magic"), "{at}");
     }
 }

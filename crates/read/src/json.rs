@@ -20,6 +20,8 @@ use crate::{ReadError, ReadResult, SourceContext};
 struct Record {
     bytes: Vec<u8>,
     line: u64,
+    /// The 1-based byte column of its first byte on `line`.
+    column: u64,
     /// The record grew past the size limit; its bytes were dropped.
     oversized: bool,
     /// The scanner cut the record short (truncated input).
@@ -31,6 +33,8 @@ struct Scanner<R> {
     input: R,
     max_len: usize,
     line: u64,
+    /// Bytes of the current line before the byte being scanned.
+    column: u64,
     at_line_start: bool,
     /// Inside a top-level array whose elements are the records.
     in_array: bool,
@@ -39,7 +43,7 @@ struct Scanner<R> {
 
 impl<R: BufRead> Scanner<R> {
     fn new(input: R, max_len: usize) -> Self {
-        Self { input, max_len, line: 1, at_line_start: true, in_array: false, done: false }
+        Self { input, max_len, line: 1, column: 0, at_line_start: true, in_array: false, done: false }
     }
 
     fn next_record(&mut self) -> io::Result<Option<Record>> {
@@ -65,6 +69,8 @@ impl<R: BufRead> Scanner<R> {
                 used += 1;
                 let line_start = self.at_line_start;
                 self.at_line_start = byte == b'\n';
+                let column = self.column + 1;
+                self.column = if byte == b'\n' { 0 } else { column };
                 let Some(rec) = record.as_mut() else {
                     // Between records.
                     match byte {
@@ -75,8 +81,13 @@ impl<R: BufRead> Scanner<R> {
                         }
                         b']' if self.in_array => self.in_array = false,
                         _ => {
-                            let mut r =
-                                Record { bytes: Vec::new(), line: self.line, oversized: false, truncated: false };
+                            let mut r = Record {
+                                bytes: Vec::new(),
+                                line: self.line,
+                                column,
+                                oversized: false,
+                                truncated: false,
+                            };
                             push(&mut r, byte, self.max_len);
                             match byte {
                                 b'{' | b'[' => depth = 1,
@@ -131,6 +142,7 @@ impl<R: BufRead> Scanner<R> {
                     // this one was truncated. Leave the byte for the next call.
                     used -= 1;
                     self.at_line_start = true;
+                    self.column = 0;
                     rec.truncated = true;
                     self.input.consume(used);
                     return Ok(record);
@@ -196,13 +208,26 @@ impl<R: BufRead> Iterator for JsonReader<R> {
         }
         let json: Json = match serde_json::from_slice(&record.bytes) {
             Ok(json) => json,
-            Err(e) if record.truncated => return error(format!("truncated JSON record: {e}")),
-            Err(e) => return error(format!("invalid JSON: {e}")),
+            Err(e) if record.truncated => return error(format!("truncated JSON record: {}", in_file(&e, &record))),
+            Err(e) => return error(format!("invalid JSON: {}", in_file(&e, &record))),
         };
         let mut event = Event::new(SourceKind::Json, self.ctx.provenance(location));
         json_into_event(&json, &mut event, &mut self.ctx.fields);
         Some(Ok(event))
     }
+}
+
+/// serde_json's message with its position moved from the record to the file:
+/// `line 1 column 2` of a record that starts on line 3 is line 3 of the file.
+fn in_file(error: &serde_json::Error, record: &Record) -> String {
+    let text = error.to_string();
+    if error.line() == 0 {
+        return text;
+    }
+    let (line, column) = (error.line() as u64, error.column() as u64);
+    let message = text.strip_suffix(&format!(" at line {line} column {column}")).unwrap_or(&text);
+    let column = if line == 1 { record.column + column.saturating_sub(1) } else { column };
+    format!("{message} at line {} column {column}", record.line + line - 1)
 }
 
 #[cfg(test)]
@@ -251,6 +276,18 @@ mod tests {
         let got = read("{\n  \"a\": {\n    \"b\": 1\n{\n  \"a\": 2\n}\n");
         assert!(matches!(&got[0], Err((1, m)) if m.contains("truncated")), "{got:?}");
         assert_eq!(got[1], Ok((4, r#"{"a":2}"#.into())));
+    }
+
+    #[test]
+    fn error_positions_are_positions_in_the_file() {
+        let got = read("{\"a\":1}\n{\"b\": ?}\n   {\"c\":1} {\"d\":x}\n{\n  \"e\": 1,\n  \"f\": [1,,2]\n}\n");
+        assert_eq!(got[1], Err((2, "invalid JSON: expected value at line 2 column 7".into())));
+        // The second record on line 3 starts at column 12; `x` is at 17.
+        assert_eq!(got[3], Err((3, "invalid JSON: expected value at line 3 column 17".into())));
+        assert_eq!(got[4], Err((4, "invalid JSON: expected value at line 6 column 11".into())));
+        let got = read("{\n  \"a\": {\n    \"b\": 1\n{\"z\":0}\n");
+        assert_eq!(got[0], Err((1, "truncated JSON record: EOF while parsing an object at line 4 column 0".into())));
+        assert_eq!(got[1], Ok((4, r#"{"z":0}"#.into())));
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn sniff(head: &[u8]) -> Result<Format, String> {
     if syslog > 0 && syslog * 2 >= lines.len() {
         return Ok(Format::Syslog);
     }
-    if let Some(delimiter) = csv_delimiter(&lines) {
+    if let Some(delimiter) = csv_delimiter(complete) {
         return Ok(Format::Csv { delimiter });
     }
     let first: String = lines.first().map_or("", |l| l).chars().take(80).collect();
@@ -87,24 +87,25 @@ fn looks_binary(head: &[u8]) -> bool {
     odd * 10 > window.len()
 }
 
-/// A header row and data rows with the same number (at least two) of cells.
-fn csv_delimiter(lines: &[&str]) -> Option<u8> {
-    if lines.len() < 2 {
-        return None;
-    }
+/// A header row of at least two cells, then rows of at least two cells of
+/// which at least half are as wide as the header. Rows are CSV records, not
+/// lines: a quoted cell may hold newlines (exported Windows messages do), and
+/// the reader keeps short and long rows, so sniffing accepts them too.
+fn csv_delimiter(text: &str) -> Option<u8> {
     [b',', b'\t', b';'].into_iter().find(|&d| {
-        let count = |line: &str| {
-            csv::ReaderBuilder::new()
-                .delimiter(d)
-                .has_headers(false)
-                .from_reader(line.as_bytes())
-                .records()
-                .next()
-                .and_then(Result::ok)
-                .map_or(0, |r| r.len())
+        let mut rows = csv::ReaderBuilder::new()
+            .delimiter(d)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes())
+            .into_records();
+        let width = match rows.next() {
+            Some(Ok(header)) if header.len() >= 2 => header.len(),
+            _ => return false,
         };
-        let header = count(lines[0]);
-        header >= 2 && lines[1..].iter().all(|l| count(l) == header)
+        let widths: Vec<usize> = rows.take(8).map_while(Result::ok).map(|row| row.len()).collect();
+        let full = widths.iter().filter(|&&w| w == width).count();
+        !widths.is_empty() && widths.iter().all(|&w| w >= 2) && full * 2 >= widths.len()
     })
 }
 
@@ -126,6 +127,23 @@ mod tests {
             sniff(b"Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186\n"),
             Ok(Format::Syslog)
         );
+    }
+
+    #[test]
+    fn csv_with_multi_line_cells_and_ragged_rows() {
+        // Cut at lines, the quoted cell's second line has one cell and the
+        // short and long rows do not match the header: still CSV.
+        let table = "time,host,user,details\n\
+                     1,web-01,bob,\"multi\nline, quoted\"\n\
+                     2,web-01,carol\n\
+                     3,web-01,dave,x,extra\n\
+                     4,web-01,eve,y\n";
+        assert_eq!(sniff(table.as_bytes()), Ok(Format::Csv { delimiter: b',' }));
+        assert_eq!(sniff(b"a;b\n\"x\ny\";2\n"), Ok(Format::Csv { delimiter: b';' }));
+        // Prose stays prose: a first line of one cell, or rows that mostly
+        // disagree with the first line.
+        assert!(sniff(b"Notes\nalice, then bob\n").is_err());
+        assert!(sniff(b"one, two\nthree, four, five\nsix, seven, eight\nnine\n").is_err());
     }
 
     #[test]

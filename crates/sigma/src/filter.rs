@@ -8,11 +8,9 @@
 //! rules it names (by id or `name`, or `any`) whose logsource its own
 //! logsource contains.
 
-use ferret_model::FieldNames;
-
 use crate::detection::{Expr, Search};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::rule::{Logsource, Rule, compile_detection};
+use crate::rule::{Ctx, Logsource, Rule, compile_detection};
 use crate::yaml::{Node, NodeKind};
 
 /// Which rules a filter applies to.
@@ -40,7 +38,7 @@ pub struct Filter {
 pub(crate) fn compile_filter(
     doc: &Node,
     file: &str,
-    names: &FieldNames,
+    ctx: &Ctx<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Filter, Diagnostic> {
     let err = |line: usize, msg: &str| Diagnostic::new(Code::RuleStructure, file, Some(line), msg);
@@ -57,7 +55,7 @@ pub(crate) fn compile_filter(
         }
         _ => return Err(err(block.line, "a filter needs 'rules': a list of rule ids or names, or 'any'")),
     };
-    let detection = compile_detection(block, &["rules"], file, names, diags)?;
+    let detection = compile_detection(block, &["rules"], file, ctx, diags)?;
     if !detection.condition_text.contains("not ") {
         diags.push(Diagnostic::new(
             Code::Lint,

@@ -129,6 +129,9 @@ struct Product {
 #[derive(Clone, Debug, Default)]
 pub struct Mappings {
     products: HashMap<String, Product>,
+    /// Values for `expand` placeholders, from a top-level `placeholders:`
+    /// map (`DomainControllers: [dc01, dc02]`).
+    pub placeholders: HashMap<String, Vec<String>>,
 }
 
 impl Mappings {
@@ -144,6 +147,18 @@ impl Mappings {
         let mut out = Mappings::default();
         for (name, body) in products {
             let name = name.as_str().unwrap_or_default().to_owned();
+            if name == "placeholders" {
+                if let NodeKind::Map(entries) = &body.kind {
+                    for (key, values) in entries {
+                        let values = match &values.kind {
+                            NodeKind::Seq(items) => items.iter().filter_map(Node::as_str).map(str::to_owned).collect(),
+                            _ => values.as_str().map(str::to_owned).into_iter().collect(),
+                        };
+                        out.placeholders.insert(key.as_str().unwrap_or_default().to_owned(), values);
+                    }
+                }
+                continue;
+            }
             let mut product = Product::default();
             for (section, target) in [("services", &mut product.services), ("categories", &mut product.categories)] {
                 if let Some(NodeKind::Map(entries)) = body.get(section).map(|n| &n.kind) {
@@ -161,6 +176,29 @@ impl Mappings {
             out.products.insert(name, product);
         }
         Ok(out)
+    }
+
+    /// Adds `other` on top of these mappings: its entries replace entries
+    /// with the same product and name; its placeholders replace ours.
+    pub fn merge(&mut self, other: Mappings) {
+        for (name, product) in other.products {
+            let ours = self.products.entry(name).or_default();
+            // A source the user maps is no longer unsupported.
+            for key in product.services.keys().chain(product.categories.keys()) {
+                ours.unsupported.remove(key);
+            }
+            ours.services.extend(product.services);
+            ours.categories.extend(product.categories);
+            ours.unsupported.extend(product.unsupported);
+        }
+        self.placeholders.extend(other.placeholders);
+    }
+
+    /// The built-in mappings with the user's file on top.
+    pub fn with_overrides(text: &str) -> Result<Self, String> {
+        let mut mappings = Self::builtin();
+        mappings.merge(Self::parse(text)?);
+        Ok(mappings)
     }
 
     /// The route of a rule's logsource. `Ok((route, false))` when the

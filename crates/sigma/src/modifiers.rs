@@ -3,6 +3,8 @@
 //! patterns (expanding modifiers such as `windash` and `base64offset` make
 //! several); `all` then ANDs the groups.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ferret_model::value::Num;
@@ -153,6 +155,7 @@ pub struct RawValue<'a> {
 pub fn compile_value(
     chain: &Chain,
     value: &RawValue<'_>,
+    placeholders: &HashMap<String, Vec<String>>,
     resolve_field: &mut dyn FnMut(&str) -> ferret_model::Field,
 ) -> Result<Vec<Pattern>, ModError> {
     if value.null {
@@ -212,13 +215,8 @@ pub fn compile_value(
             .unwrap_or(RefMode::Equal);
         return Ok(vec![Pattern::FieldRef { field: resolve_field(text), mode, cased: chain.cased }]);
     }
-    if chain.has(Modifier::Expand) {
-        return Err((
-            Code::UnresolvedPlaceholder,
-            format!("'expand' needs placeholder values ('{text}'); no placeholder configuration is loaded"),
-        ));
-    }
-    let mut stages = vec![Stage::Text(SigmaString::parse(text))];
+    let texts = if chain.has(Modifier::Expand) { expand(text, placeholders)? } else { vec![text.to_owned()] };
+    let mut stages: Vec<Stage> = texts.iter().map(|t| Stage::Text(SigmaString::parse(t))).collect();
     for m in &chain.mods {
         stages = apply(*m, stages)?;
     }
@@ -298,6 +296,41 @@ fn apply(m: Modifier, stages: Vec<Stage>) -> Result<Vec<Stage>, ModError> {
         }
     }
     Ok(out)
+}
+
+/// Replaces each `%name%` placeholder by each of its configured values
+/// (the cartesian product of variants, ORed); `\%` is a literal `%`. An
+/// unknown placeholder rejects the rule, as the specification requires.
+fn expand(text: &str, placeholders: &HashMap<String, Vec<String>>) -> Result<Vec<String>, ModError> {
+    let mut variants = vec![String::new()];
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("\\%") {
+            variants.iter_mut().for_each(|v| v.push('%'));
+            rest = after;
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix('%')
+            && let Some(end) = after.find('%')
+        {
+            let name = &after[..end];
+            let values = placeholders.get(name).ok_or_else(|| {
+                (
+                    Code::UnresolvedPlaceholder,
+                    format!(
+                        "placeholder '%{name}%' has no values; define it under 'placeholders:' in a --mappings file"
+                    ),
+                )
+            })?;
+            variants = variants.iter().flat_map(|v| values.iter().map(move |value| format!("{v}{value}"))).collect();
+            rest = &after[end + 1..];
+            continue;
+        }
+        let c = rest.chars().next().expect("not empty");
+        variants.iter_mut().for_each(|v| v.push(c));
+        rest = &rest[c.len_utf8()..];
+    }
+    Ok(variants)
 }
 
 /// The three Base64 forms of `bytes` at offsets 0, 1 and 2 of a stream,
@@ -448,11 +481,12 @@ mod tests {
         assert!(Chain::parse(&["i"]).is_err());
         let field = &mut |_: &str| -> ferret_model::Field { unreachable!() };
         let chain = Chain::parse(&["cidr"]).unwrap();
-        let err = compile_value(&chain, &RawValue { text: "192.168.1.1/24", null: false }, field).unwrap_err();
+        let err = compile_value(&chain, &RawValue { text: "192.168.1.1/24", null: false }, &HashMap::new(), field)
+            .unwrap_err();
         assert!(err.1.contains("host bits"), "{err:?}");
         let chain = Chain::parse(&["contains", "base64offset"]).unwrap();
         assert_eq!(
-            compile_value(&chain, &RawValue { text: "x", null: false }, field).unwrap_err().0,
+            compile_value(&chain, &RawValue { text: "x", null: false }, &HashMap::new(), field).unwrap_err().0,
             Code::InvalidValue
         );
     }

@@ -8,6 +8,13 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::modifiers::{Chain, Modifier, RawValue, compile_value};
 use crate::yaml::{Node, NodeKind};
 
+/// What compiling a rule needs besides its text.
+pub struct Ctx<'a> {
+    pub names: &'a FieldNames,
+    /// Values for `expand` placeholders (`%DomainControllers%`).
+    pub placeholders: &'a std::collections::HashMap<String, Vec<String>>,
+}
+
 /// The abstract log source a rule is written for.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Logsource {
@@ -81,10 +88,10 @@ pub enum Loaded {
 
 /// Compiles one YAML document of `file`. Diagnostics (errors and lints) are
 /// pushed to `diags`; an error means the document is skipped.
-pub fn load_document(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Loaded {
+pub fn load_document(doc: &Node, file: &str, ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -> Loaded {
     let start = diags.len();
     if doc.get("filter").is_some() {
-        return match crate::filter::compile_filter(doc, file, names, diags) {
+        return match crate::filter::compile_filter(doc, file, ctx, diags) {
             Ok(filter) => Loaded::Filter(Box::new(filter)),
             Err(d) => {
                 diags.push(d);
@@ -92,7 +99,7 @@ pub fn load_document(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec
             }
         };
     }
-    let loaded = compile(doc, file, names, diags);
+    let loaded = compile(doc, file, ctx, diags);
     let label =
         doc.get("id").and_then(Node::as_str).or_else(|| doc.get("title").and_then(Node::as_str)).map(str::to_owned);
     for d in &mut diags[start..] {
@@ -107,7 +114,7 @@ pub fn load_document(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec
     }
 }
 
-fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnostic>) -> Result<Rule, Diagnostic> {
+fn compile(doc: &Node, file: &str, ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -> Result<Rule, Diagnostic> {
     let err = |code, line: usize, msg: String| Diagnostic::new(code, file, Some(line), msg);
     if !matches!(doc.kind, NodeKind::Map(_)) {
         return Err(err(
@@ -140,7 +147,7 @@ fn compile(doc: &Node, file: &str, names: &FieldNames, diags: &mut Vec<Diagnosti
         _ => Vec::new(),
     };
     let logsource = Logsource::from_node(logsource_node);
-    let detection = compile_detection(detection_node, &["condition"], file, names, diags)?;
+    let detection = compile_detection(detection_node, &["condition"], file, ctx, diags)?;
     Ok(Rule {
         // Rules without an id still need a unique one for alerts.
         id: text("id").unwrap_or_else(|| format!("{file}:{}", doc.line)),
@@ -164,7 +171,7 @@ pub(crate) fn compile_detection(
     node: &Node,
     reserved: &[&str],
     file: &str,
-    names: &FieldNames,
+    ctx: &Ctx<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Detection, Diagnostic> {
     let err = |code, line: usize, msg: String| Diagnostic::new(code, file, Some(line), msg);
@@ -189,7 +196,7 @@ pub(crate) fn compile_detection(
                 "'timeframe' belongs to the removed aggregation syntax; use a correlation rule".into(),
             ));
         }
-        let search = compile_search(name, value, file, names, diags)?;
+        let search = compile_search(name, value, file, ctx, diags)?;
         searches.push(search);
     }
     let condition_node =
@@ -247,7 +254,7 @@ fn compile_search(
     name: &str,
     node: &Node,
     file: &str,
-    names: &FieldNames,
+    ctx: &Ctx<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Search, Diagnostic> {
     let err = |code, line: usize, msg: String| Diagnostic::new(code, file, Some(line), msg);
@@ -256,22 +263,22 @@ fn compile_search(
             if entries.is_empty() {
                 return Err(err(Code::RuleStructure, node.line, format!("search identifier '{name}' is empty")));
             }
-            vec![compile_map(entries, file, names, diags)?]
+            vec![compile_map(entries, file, ctx, diags)?]
         }
         NodeKind::Seq(items) if items.iter().all(|i| matches!(i.kind, NodeKind::Map(_))) && !items.is_empty() => items
             .iter()
             .map(|i| match &i.kind {
-                NodeKind::Map(entries) => compile_map(entries, file, names, diags),
+                NodeKind::Map(entries) => compile_map(entries, file, ctx, diags),
                 _ => unreachable!(),
             })
             .collect::<Result<_, _>>()?,
         NodeKind::Seq(items)
             if items.iter().all(|i| matches!(i.kind, NodeKind::Scalar { .. })) && !items.is_empty() =>
         {
-            vec![vec![compile_item(None, &[], node, node.line, file, names, diags)?]]
+            vec![vec![compile_item(None, &[], node, node.line, file, ctx, diags)?]]
         }
         NodeKind::Scalar { .. } if !node.is_null() => {
-            vec![vec![compile_item(None, &[], node, node.line, file, names, diags)?]]
+            vec![vec![compile_item(None, &[], node, node.line, file, ctx, diags)?]]
         }
         _ => {
             return Err(err(
@@ -287,7 +294,7 @@ fn compile_search(
 fn compile_map(
     entries: &[(Node, Node)],
     file: &str,
-    names: &FieldNames,
+    ctx: &Ctx<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Vec<Item>, Diagnostic> {
     entries
@@ -298,7 +305,7 @@ fn compile_map(
             let field = parts.next().unwrap_or_default();
             let mods: Vec<&str> = parts.collect();
             let field = (!field.is_empty()).then_some(field);
-            compile_item(field, &mods, value, key.line, file, names, diags)
+            compile_item(field, &mods, value, key.line, file, ctx, diags)
         })
         .collect()
 }
@@ -309,7 +316,7 @@ fn compile_item(
     values: &Node,
     line: usize,
     file: &str,
-    names: &FieldNames,
+    ctx: &Ctx<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Item, Diagnostic> {
     let err = |(code, msg): (Code, String)| Diagnostic::new(code, file, Some(line), msg);
@@ -344,17 +351,18 @@ fn compile_item(
         diags.push(Diagnostic::new(Code::Lint, file, Some(line), format!("'{key}': null inside a value list")));
     }
     let mut groups = Vec::new();
-    let mut resolve = |name: &str| names.intern(name);
+    let mut resolve = |name: &str| ctx.names.intern(name);
+    let placeholders = ctx.placeholders;
     for node in &raw {
         let value = RawValue { text: node.as_str().unwrap_or_default(), null: node.is_null() };
-        groups.push(compile_value(&chain, &value, &mut resolve).map_err(err)?);
+        groups.push(compile_value(&chain, &value, placeholders, &mut resolve).map_err(err)?);
     }
     if raw.is_empty() {
         // `A: []` means null (SIGMA.md EC-62).
         groups.push(vec![crate::pattern::Pattern::Null]);
     }
     let target = match field {
-        Some(name) => Target::Field { field: names.intern(name), name: name.to_owned() },
+        Some(name) => Target::Field { field: ctx.names.intern(name), name: name.to_owned() },
         None => Target::Keywords,
     };
     let values = raw

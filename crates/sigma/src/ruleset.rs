@@ -10,7 +10,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::filter::{Filter, Targets};
 use crate::logsource::{Mappings, Route, RouteProblem, Selector};
 use crate::route::{CompiledRoute, compile_selector, route_keys};
-use crate::rule::{Loaded, Rule, load_document};
+use crate::rule::{Ctx, Loaded, Rule, load_document};
 use crate::yaml;
 
 /// One rule file's text and the name to report it under.
@@ -60,7 +60,8 @@ impl RuleSet {
                 }
             };
             for doc in &docs {
-                let rule = match load_document(doc, &source.name, &names, &mut diags) {
+                let ctx = Ctx { names: &names, placeholders: &mappings.placeholders };
+                let rule = match load_document(doc, &source.name, &ctx, &mut diags) {
                     Loaded::Rule(rule) => rule,
                     Loaded::Filter(filter) => {
                         filters.push(*filter);

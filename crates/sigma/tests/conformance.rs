@@ -498,3 +498,58 @@ fn ec31_not_over_a_field_the_source_cannot_supply() {
     let e = security_event(set.names(), "4688", json!({"OriginalFileName": "RUNDLL32.EXE"}));
     assert_eq!(scan_ids(&set, &e), 0);
 }
+
+fn compile_with(mappings: &Mappings, logsource: &str, detection: &str) -> (RuleSet, Vec<ferret_sigma::Diagnostic>) {
+    let indented: String = detection.lines().map(|l| format!("    {l}\n")).collect();
+    let text = format!(
+        "title: t\nid: 00000000-0000-0000-0000-000000000002\nlogsource:\n    {logsource}\ndetection:\n{indented}"
+    );
+    RuleSet::compile(&[RuleSource { name: "t.yml".into(), text }], FieldNames::new(), mappings)
+}
+
+#[test]
+fn ec28_expand_uses_configured_placeholders() {
+    let mappings = Mappings::with_overrides(
+        "placeholders:\n    DomainControllers: [dc01, 'dc0?.corp.local']\n    Admins: 'adm_*'\n",
+    )
+    .unwrap();
+    let (set, diags) = compile_with(
+        &mappings,
+        PROCESS_CREATION,
+        "sel:\n    Computer|expand: '%DomainControllers%'\n    User|expand: 'CORP*%Admins%'\n    Note|expand: '100\\%'\ncondition: sel",
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    let run = |fields| scan_ids(&set, &event(set.names(), fields));
+    assert_eq!(run(json!({"Computer": "DC01", "User": "CORP\\adm_bob", "Note": "100%"})), 1);
+    assert_eq!(
+        run(json!({"Computer": "dc02.corp.local", "User": "CORP\\adm_x", "Note": "100%"})),
+        1,
+        "values keep their wildcards"
+    );
+    assert_eq!(run(json!({"Computer": "ws01", "User": "CORP\\adm_bob", "Note": "100%"})), 0);
+    // Without `expand`, %name% is literal text; an unknown placeholder rejects the rule.
+    sigma_match!("sel:\n    CommandLine|contains: '%DomainControllers%'\ncondition: sel", {"CommandLine": "x %DomainControllers% y"});
+    let (set, diags) =
+        compile_with(&mappings, PROCESS_CREATION, "sel:\n    Computer|expand: '%Unknown%'\ncondition: sel");
+    assert!(set.is_empty() && diags.iter().any(|d| d.code == Code::UnresolvedPlaceholder), "{diags:?}");
+}
+
+#[test]
+fn user_mappings_add_and_override_sources() {
+    // A site whose EDR writes file-access events to a channel of its own.
+    let mappings = Mappings::with_overrides(
+        "windows:\n    categories:\n        file_access: [{channels: [Contoso-EDR/FileAccess], event_ids: [7]}]\n",
+    )
+    .unwrap();
+    let det = "sel:\n    TargetFilename|endswith: '.kdbx'\ncondition: sel";
+    let (set, diags) = compile_with(&mappings, "product: windows\n    category: file_access", det);
+    assert!(diags.is_empty(), "the mapped source is no longer unsupported: {diags:?}");
+    let mut e = event(set.names(), json!({"TargetFilename": "C:\\Users\\a\\vault.kdbx"}));
+    e.fields.retain(|(f, _)| !matches!(set.names().resolve(*f), "Channel" | "EventID"));
+    e.push(set.names().intern("Channel"), Value::text("Contoso-EDR/FileAccess"));
+    e.push(set.names().intern("EventID"), Value::number("7"));
+    assert_eq!(scan_ids(&set, &e), 1);
+    assert!(
+        Mappings::with_overrides("windows:\n    categories:\n        x: [{rename: {A: {transform: nope}}}]\n").is_err()
+    );
+}

@@ -34,6 +34,9 @@ pub struct HuntArgs {
     /// Do not use ferret's built-in rules.
     #[arg(long)]
     no_builtin: bool,
+    /// Logsource mappings and `expand` placeholder values on top of the built-in ones (YAML).
+    #[arg(long, value_name = "FILE")]
+    mappings: Option<PathBuf>,
     #[arg(short, long, value_enum, default_value = "table")]
     format: Format,
     /// Write alerts to a file instead of stdout.
@@ -73,6 +76,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
         builtin_rules: !args.no_builtin,
         min_level: args.min_level,
         explain: args.explain,
+        mappings: args.mappings,
         ..HuntConfig::default()
     };
     config.read.assume_year = args.year;

@@ -28,6 +28,9 @@ pub struct TestArgs {
     /// Also list the samples that passed.
     #[arg(short, long)]
     verbose: bool,
+    /// Logsource mappings and placeholder values on top of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    mappings: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -48,6 +51,9 @@ pub struct CheckArgs {
     /// Also list warnings.
     #[arg(short, long)]
     warnings: bool,
+    /// Logsource mappings and placeholder values on top of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    mappings: Option<PathBuf>,
 }
 
 pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
@@ -58,7 +64,8 @@ pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
 }
 
 fn test(args: TestArgs) -> anyhow::Result<Outcome> {
-    let report = ferret_app::regression::regression_test(&args.paths);
+    let mappings = ferret_app::load_mappings(args.mappings.as_deref())?;
+    let report = ferret_app::regression::regression_test(&args.paths, &mappings);
     for r in &report.results {
         let expected = r.expected.map_or("at least 1".to_owned(), |n| n.to_string());
         if r.passed {
@@ -85,7 +92,8 @@ fn test(args: TestArgs) -> anyhow::Result<Outcome> {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
-    let (set, diags) = load_rules(&args.paths, !args.no_builtin, FieldNames::new());
+    let mappings = ferret_app::load_mappings(args.mappings.as_deref())?;
+    let (set, diags) = load_rules(&args.paths, !args.no_builtin, FieldNames::new(), &mappings);
     let shown: Vec<_> = diags.iter().filter(|d| args.warnings || d.severity == Severity::Error).collect();
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     match args.format {
