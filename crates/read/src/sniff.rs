@@ -90,8 +90,14 @@ fn looks_binary(head: &[u8]) -> bool {
 /// A header row of at least two cells, then rows of at least two cells of
 /// which at least half are as wide as the header. Rows are CSV records, not
 /// lines: a quoted cell may hold newlines (exported Windows messages do), and
-/// the reader keeps short and long rows, so sniffing accepts them too.
+/// the reader keeps short and long rows, so sniffing accepts them too. A
+/// first line starting with `#` is no header.
 fn csv_delimiter(text: &str) -> Option<u8> {
+    // `#` lines are the headers of Zeek and W3C (IIS) logs: their first
+    // rows are not a CSV header, and reading them as one yields nonsense.
+    if text.trim_start().starts_with('#') {
+        return None;
+    }
     [b',', b'\t', b';'].into_iter().find(|&d| {
         let mut rows = csv::ReaderBuilder::new()
             .delimiter(d)
@@ -144,6 +150,9 @@ mod tests {
         // disagree with the first line.
         assert!(sniff(b"Notes\nalice, then bob\n").is_err());
         assert!(sniff(b"one, two\nthree, four, five\nsix, seven, eight\nnine\n").is_err());
+        let zeek = "#separator\t\\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+                    #open\t2026-03-03-14-00-00\n#fields\tts\tuid\tproto\n#types\ttime\tstring\tenum\n1.5\tC1\ttcp\n";
+        assert!(sniff(zeek.as_bytes()).is_err());
     }
 
     #[test]
