@@ -9,7 +9,10 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum Location {
-    /// EVTX `EventRecordID`.
+    /// The EVTX record number from the record's header: where the record
+    /// is in the file. It equals the event's `EventRecordID` in a live log;
+    /// exported or carved logs may renumber, and the field keeps the
+    /// original.
     Record(u64),
     /// 1-based line number in a text file.
     Line(u64),

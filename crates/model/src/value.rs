@@ -127,6 +127,10 @@ impl Serialize for Value {
                     Ok(i) => serializer.serialize_i64(i),
                     Err(_) => serializer.serialize_str(s),
                 },
+                // Floats too, when the JSON number reads back as the text.
+                Some(Num::Float(f)) if serde_json::Number::from_f64(f).is_some_and(|n| n.to_string() == **s) => {
+                    serializer.serialize_f64(f)
+                }
                 _ => serializer.serialize_str(s),
             },
             Value::Text(s) => serializer.serialize_str(s),
@@ -164,9 +168,11 @@ mod tests {
             Value::Bool(false),
             Value::number("42"),
             Value::number("007"),
+            Value::number("0.25"),
+            Value::number("1e3"),
             Value::text("x"),
         ])
         .unwrap();
-        assert_eq!(json, r#"[null,false,42,"007","x"]"#);
+        assert_eq!(json, r#"[null,false,42,"007",0.25,"1e3","x"]"#);
     }
 }

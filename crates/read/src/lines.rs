@@ -93,6 +93,10 @@ impl<R: BufRead> Iterator for Lines<R> {
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
+        // A UTF-8 byte-order mark belongs to the file, not to its first line.
+        if offset == 0 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+            self.buf.drain(..3);
+        }
         let text = match std::str::from_utf8(&self.buf) {
             Ok(s) => s.to_owned(),
             Err(_) => String::from_utf8_lossy(&self.buf).into_owned(),
@@ -128,6 +132,14 @@ mod tests {
         assert_eq!(
             frame(b"ok\n0123456789\nfine\n", 5),
             vec![Ok((1, 0, "ok".into())), Err(2), Ok((3, 14, "fine".into()))]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_line() {
+        assert_eq!(
+            frame(b"\xEF\xBB\xBFa\n\xEF\xBB\xBFb\n", 10),
+            vec![Ok((1, 0, "a".into())), Ok((2, 5, "\u{feff}b".into()))]
         );
     }
 

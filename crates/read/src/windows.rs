@@ -54,6 +54,8 @@ fn flatten_system(system: &Map<String, Json>, event: &mut Event, fields: &mut Fi
                     event.push(fields.intern(name), v);
                 }
             }
+            // An empty element (`<Correlation />`, `<Security />`) is not a value.
+            Json::Null => {}
             other => {
                 if let Some(v) = scalar(other) {
                     event.push(fields.intern(name), v);
