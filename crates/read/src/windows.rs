@@ -174,3 +174,63 @@ fn evtx_scalar(value: &Json) -> Value {
         Some(v) => v,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferret_model::{FieldNames, Location, Provenance, SourceKind};
+
+    fn flatten(json: serde_json::Value) -> (Event, std::sync::Arc<FieldNames>) {
+        let names = FieldNames::new();
+        let mut cache = FieldCache::new(names.clone());
+        let mut event =
+            Event::new(SourceKind::Windows, Provenance { source: "t".into(), location: Location::Record(1) });
+        let Json::Object(root) = json else { panic!() };
+        flatten_event(&root, &mut event, &mut cache);
+        (event, names)
+    }
+
+    fn get(event: &Event, names: &FieldNames, name: &str) -> Option<String> {
+        event.get(names, name).map(|v| v.to_string())
+    }
+
+    #[test]
+    fn ec45_event_id_with_qualifiers_reads_its_text() {
+        let (e, n) = flatten(serde_json::json!({
+            "System": {"EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7045},
+                       "Provider": {"#attributes": {"Name": "Service Control Manager"}}, "Correlation": null}
+        }));
+        assert_eq!(get(&e, &n, "EventID").as_deref(), Some("7045"));
+        assert_eq!(get(&e, &n, "EventID_Qualifiers").as_deref(), Some("16384"));
+        assert_eq!(get(&e, &n, "Provider_Name").as_deref(), Some("Service Control Manager"));
+        assert_eq!(get(&e, &n, "Correlation"), None, "empty elements are not fields");
+    }
+
+    #[test]
+    fn ec42_ec43_ec44_data_names_unnamed_data_and_user_data() {
+        let (e, n) = flatten(serde_json::json!({
+            "System": {"EventID": 1119},
+            "EventData": {"Feature Name": "%%886", "Threat Name": "Tool:Win32/EICAR_Test_File", "Empty": null}
+        }));
+        for name in ["Feature Name", "FeatureName", "Feature_Name"] {
+            assert_eq!(get(&e, &n, name).as_deref(), Some("%%886"), "{name}");
+        }
+        assert_eq!(get(&e, &n, "ThreatName").as_deref(), Some("Tool:Win32/EICAR_Test_File"));
+        assert_eq!(get(&e, &n, "Empty").as_deref(), Some(""), "an empty <Data> is present and empty");
+        let (e, n) = flatten(serde_json::json!({
+            "System": {"EventID": 400}, "EventData": {"Data": {"#text": ["Available", "None", "HostApplication=powershell -nop"]}}
+        }));
+        let data: Vec<String> = e.values(n.get("Data").unwrap()).map(|v| v.to_string()).collect();
+        assert_eq!(data, ["Available", "None", "HostApplication=powershell -nop"]);
+        let (e, n) = flatten(serde_json::json!({
+            "System": {"EventID": 5858},
+            "UserData": {"Operation_ClientFailure": {"#attributes": {"xmlns": "x"}, "Operation": "Start IWbemServices::ExecMethod"}}
+        }));
+        assert_eq!(get(&e, &n, "Operation").as_deref(), Some("Start IWbemServices::ExecMethod"));
+        assert_eq!(
+            get(&e, &n, "Operation_ClientFailure.Operation").as_deref(),
+            Some("Start IWbemServices::ExecMethod")
+        );
+        assert_eq!(get(&e, &n, "xmlns"), None);
+    }
+}

@@ -410,9 +410,7 @@ fn compile_regex(chain: &Chain, text: &str) -> Result<Regex, ModError> {
     if chain.has(Modifier::ReS) {
         flags.push('s');
     }
-    // PCRE reads `\<` and `\>` as the literal characters; Rust's regex
-    // reads them as word boundaries (SIGMA.md EC-61).
-    let pattern = text.replace(r"\<", "<").replace(r"\>", ">");
+    let pattern = crate::regex_dialect::to_rust(text);
     let pattern = if flags.is_empty() { pattern } else { format!("(?{flags}){pattern}") };
     Regex::new(&pattern).map_err(|e| (Code::InvalidValue, format!("invalid regular expression: {e}")))
 }

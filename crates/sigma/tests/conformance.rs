@@ -553,3 +553,84 @@ fn user_mappings_add_and_override_sources() {
         Mappings::with_overrides("windows:\n    categories:\n        x: [{rename: {A: {transform: nope}}}]\n").is_err()
     );
 }
+
+#[test]
+fn ec08_glob_and_regex_metacharacters_are_literal() {
+    let det = "sel:\n    CommandLine|contains: '[a-z]+(x).{2}^$|'\ncondition: sel";
+    sigma_match!(det, {"CommandLine": "echo [a-z]+(x).{2}^$| done"});
+    sigma_no_match!(det, {"CommandLine": "echo abc"});
+    sigma_match!("sel:\n    Image: 'C:\\Program Files (x86)\\\\*.exe'\ncondition: sel", {"Image": "c:\\program files (x86)\\app\\a.exe"});
+    // `\*` is an escaped, literal star (EC-03), even after a backslash.
+    sigma_no_match!("sel:\n    Image: 'C:\\Program Files (x86)\\*.exe'\ncondition: sel", {"Image": "c:\\program files (x86)\\app\\a.exe"});
+}
+
+#[test]
+fn ec12_d4_case_folding_beyond_ascii() {
+    sigma_match!("sel:\n    TargetFilename|contains: 'ÜBERWACHUNG'\ncondition: sel", {"TargetFilename": "C:\\überwachung\\x"});
+    sigma_match!("sel:\n    CommandLine|contains: '\u{0410}'\ncondition: sel", {"CommandLine": "x \u{0430} y"});
+    sigma_no_match!("sel:\n    CommandLine|contains|cased: '\u{0410}'\ncondition: sel", {"CommandLine": "x \u{0430} y"});
+}
+
+#[test]
+fn ec15_d5_field_names_are_case_sensitive() {
+    sigma_match!("sel:\n    ResultType: 50126\ncondition: sel", {"ResultType": "50126"});
+    sigma_no_match!("sel:\n    ResultType: 50126\ncondition: sel", {"resultType": 50126});
+}
+
+#[test]
+fn ec16_d7_windash_has_five_variants_per_position() {
+    let det = "sel:\n    CommandLine|contains|windash: ' -s '\ncondition: sel";
+    for dash in ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"] {
+        sigma_match!(det, {"CommandLine": format!("tool {dash}s x")});
+    }
+    sigma_no_match!(det, {"CommandLine": "tool _s x"});
+}
+
+#[test]
+fn ec24_numeric_comparisons_need_numbers() {
+    sigma_match!("sel:\n    Size|lt: 10\ncondition: sel", {"Size": 9});
+    sigma_no_match!("sel:\n    Size|lt: 10\ncondition: sel", {"Size": "0x5"});
+    sigma_no_match!("sel:\n    Size|lt: 10\ncondition: sel", {"Size": "-"});
+    sigma_match!("sel:\n    Size|gte: 1.5\ncondition: sel", {"Size": "2.25"});
+    sigma_load_error!("sel:\n    Size|gt: 'five'\ncondition: sel", Code::InvalidValue);
+}
+
+#[test]
+fn ec46_ec47_raw_values_and_sentinels_are_plain_strings() {
+    sigma_match!("sel:\n    AccessList|contains: '%%4416'\ncondition: sel", {"AccessList": "%%4416\r\n\t\t\t\t"});
+    sigma_no_match!("sel:\n    OriginalFileName: null\ncondition: sel", {"OriginalFileName": "-"});
+    sigma_match!("sel:\n    OriginalFileName: '-'\ncondition: sel", {"OriginalFileName": "-"});
+    sigma_match!("sel:\n    Description: '?'\ncondition: sel", {"Description": "A"});
+}
+
+#[test]
+fn ec61_regex_dialect_is_pcre_like() {
+    sigma_match!("sel:\n    CommandLine|re: 'a\\<b'\ncondition: sel", {"CommandLine": "a<b"});
+    sigma_no_match!("sel:\n    CommandLine|re: '^\\d+$'\ncondition: sel", {"CommandLine": "\u{0663}"});
+    sigma_match!("sel:\n    CommandLine|re: ':[^ \\\\]'\ncondition: sel", {"CommandLine": "net use x:y"});
+    sigma_load_error!("sel:\n    CommandLine|re: 'a{b'\ncondition: sel", Code::InvalidValue);
+    sigma_load_error!("sel:\n    CommandLine|re: '(?<=a)b'\ncondition: sel", Code::InvalidValue);
+}
+
+#[test]
+fn d11_taxonomy_aliases_route_like_their_canonical_names() {
+    for (alias, canonical) in [("clipboard_change", "clipboard_capture"), ("file_block", "file_block_executable")] {
+        let det = "sel:\n    EventID: 24\ncondition: sel";
+        let a = compile(&format!("product: windows\n    category: {alias}"), det).unwrap();
+        let c = compile(&format!("product: windows\n    category: {canonical}"), det).unwrap();
+        let e = |set: &RuleSet| {
+            let mut e = event(set.names(), json!({}));
+            e.fields.retain(|(f, _)| set.names().resolve(*f) != "EventID");
+            e.push(set.names().intern("EventID"), Value::number(if alias == "clipboard_change" { "24" } else { "27" }));
+            e
+        };
+        assert_eq!(scan_ids(&a, &e(&a)), scan_ids(&c, &e(&c)), "{alias}");
+    }
+    for service in ["ldap", "ldap_debug", "servicebus-client", "microsoft-servicebus-client"] {
+        assert!(
+            compile(&format!("product: windows\n    service: {service}"), "sel:\n    EventID: 1\ncondition: sel")
+                .is_ok(),
+            "{service}"
+        );
+    }
+}
