@@ -141,3 +141,53 @@ fn sigmahq_regression_samples_all_pass() {
     // sample (and the rule's regression_tests_path) commented out.
     assert_eq!(report.passed(), 135);
 }
+
+/// The literal prefilter only skips work: over every EVTX sample and the
+/// whole corpus, scanning with and without it finds the same matches.
+#[test]
+fn prefilter_changes_nothing_but_speed() {
+    use ferret_sigma::Scanner;
+    let Some(data) = common::shared_data() else { return };
+    let sigma = data.join("sigma");
+    let names = ferret_model::FieldNames::new();
+    let rule_paths = [sigma.join("rules"), sigma.join("rules-emerging-threats"), sigma.join("rules-threat-hunting")];
+    let (set, _) = ferret_app::load_rules(&rule_paths, true, names.clone(), &ferret_sigma::Mappings::builtin());
+    let (filtered, needles) = set.prefilter_stats();
+    assert!(
+        filtered * 10 > set.len() * 8,
+        "most rules have literal needles: {filtered} of {}, {needles} needles",
+        set.len()
+    );
+    struct Compare<'a> {
+        with: Scanner<'a>,
+        without: Scanner<'a>,
+        events: u64,
+    }
+    impl ferret_read::StreamVisitor for Compare<'_> {
+        fn stream(
+            &mut self,
+            _: &std::sync::Arc<str>,
+            _: ferret_read::Format,
+            events: &mut dyn Iterator<Item = ferret_read::ReadResult>,
+        ) {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for event in events.flatten() {
+                self.events += 1;
+                a.clear();
+                b.clear();
+                self.with.scan(&event, &mut a);
+                self.without.scan(&event, &mut b);
+                assert_eq!(a, b, "{}", event.provenance);
+            }
+        }
+        fn unreadable(&mut self, _: ferret_read::ReadError) {}
+    }
+    let mut without = Scanner::new(&set);
+    without.set_prefilter(false);
+    let mut compare = Compare { with: Scanner::new(&set), without, events: 0 };
+    let (inputs, _) = ferret_read::expand_inputs(&[data.join("evtx-attack-samples"), data.join("linux")]);
+    for input in &inputs {
+        ferret_read::read_input(input, &names, &ReadOptions::default(), &mut compare);
+    }
+    assert_eq!(compare.events, 8255 + 4000);
+}

@@ -87,6 +87,19 @@ impl Glob {
         Glob { segments }
     }
 
+    /// The longest literal piece, which every match contains.
+    pub fn longest_literal(&self) -> Option<String> {
+        self.segments
+            .iter()
+            .flat_map(|s| &s.0)
+            .filter_map(|p| match p {
+                Piece::Text(t) => Some(t),
+                Piece::One => None,
+            })
+            .max_by_key(|t| t.len())
+            .cloned()
+    }
+
     pub fn is_match(&self, hay: &str) -> bool {
         let (first, rest) = self.segments.split_first().expect("at least one segment");
         let Some(mut at) = first.match_at(hay, 0) else { return false };

@@ -24,6 +24,7 @@ mod glob;
 pub mod logsource;
 pub mod modifiers;
 pub mod pattern;
+mod prefilter;
 mod regex_dialect;
 mod route;
 pub mod rule;

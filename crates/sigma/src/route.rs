@@ -24,6 +24,10 @@ pub(crate) struct CompiledSelector {
 #[derive(Debug, Default)]
 pub(crate) struct View {
     fields: HashMap<Field, Option<(Field, Option<Transform>)>>,
+    /// Some field is read through a value transform: the event's raw
+    /// values are not what the rule compares, so the literal prefilter
+    /// does not apply.
+    pub(crate) transforms: bool,
 }
 
 /// Where a rule's field is read in the current event.
@@ -59,21 +63,36 @@ pub(crate) struct EventKeys {
     pub(crate) program: Option<String>,
 }
 
-/// The index keys a route files a rule under for one event kind.
-pub(crate) fn route_keys(route: &Route, kind: SourceKind) -> HashSet<Option<String>> {
-    let key_of = |s: &Selector| -> Vec<Option<String>> {
+/// Every selector a route has, or this for a route without selectors.
+pub(crate) const ANY_SELECTOR: u16 = u16::MAX;
+
+/// The index keys a route files a rule under for one event kind: the
+/// channel (Windows) or program (syslog) and the EventID (`None` where the
+/// selector accepts any), with the selector the key came from.
+pub(crate) fn route_keys(route: &Route, kind: SourceKind) -> HashSet<(RouteKey, u16)> {
+    let keys_of = |(n, s): (usize, &Selector)| -> Vec<(RouteKey, u16)> {
         let list = match kind {
             SourceKind::Windows => &s.channels,
             SourceKind::Syslog => &s.programs,
-            _ => return vec![None],
+            _ => return vec![((None, None), n as u16)],
         };
-        if list.is_empty() { vec![None] } else { list.iter().cloned().map(Some).collect() }
+        let first: Vec<Option<String>> =
+            if list.is_empty() { vec![None] } else { list.iter().cloned().map(Some).collect() };
+        let ids: Vec<Option<String>> = if s.event_ids.is_empty() || kind != SourceKind::Windows {
+            vec![None]
+        } else {
+            s.event_ids.iter().cloned().map(Some).collect()
+        };
+        first.iter().flat_map(|f| ids.iter().map(move |i| ((f.clone(), i.clone()), n as u16))).collect()
     };
     if route.selectors.is_empty() {
-        return [None].into();
+        return [((None, None), ANY_SELECTOR)].into();
     }
-    route.selectors.iter().flat_map(key_of).collect()
+    route.selectors.iter().enumerate().flat_map(keys_of).collect()
 }
+
+/// (channel or program, EventID), lowercase; `None` = any.
+pub(crate) type RouteKey = (Option<String>, Option<String>);
 
 pub(crate) fn compile_selector(s: &Selector, names: &FieldNames) -> CompiledSelector {
     CompiledSelector {
@@ -96,12 +115,21 @@ pub(crate) fn compile_selector(s: &Selector, names: &FieldNames) -> CompiledSele
                 let native = names.intern(&rename.from);
                 fields.entry(native).or_insert(None);
             }
-            View { fields }
+            let transforms = s.rename.iter().any(|(_, r)| r.transform.is_some());
+            View { fields, transforms }
         }),
     }
 }
 
 impl CompiledSelector {
+    /// The checks the index cannot make: provider and extra fields.
+    fn rest_accepts(&self, event: &Event, keys: &EventKeys) -> bool {
+        (self.providers.is_empty() || keys.provider.as_ref().is_some_and(|p| self.providers.contains(p)))
+            && self.fields.iter().all(|(field, allowed)| {
+                event.values(*field).filter_map(Value::as_str).any(|v| allowed.iter().any(|a| a == v))
+            })
+    }
+
     pub(crate) fn accepts(&self, event: &Event, keys: &EventKeys) -> bool {
         let within = |list: &[String], value: &Option<String>| {
             list.is_empty() || value.as_ref().is_some_and(|v| list.contains(v))
@@ -124,6 +152,19 @@ pub(crate) enum Accept<'a> {
 }
 
 impl CompiledRoute {
+    /// Routing for an event the index filed under `selector` of this route:
+    /// channel, program and EventID already agree.
+    pub(crate) fn accepts_via(&self, selector: u16, event: &Event, keys: &EventKeys) -> Accept<'_> {
+        if !(self.and.is_empty() || self.and.iter().any(|s| s.accepts(event, keys))) {
+            return Accept::No;
+        }
+        if selector == ANY_SELECTOR {
+            return Accept::Yes(None);
+        }
+        let chosen = &self.selectors[selector as usize];
+        if chosen.rest_accepts(event, keys) { Accept::Yes(chosen.view.as_ref()) } else { Accept::No }
+    }
+
     pub(crate) fn accepts(&self, event: &Event, keys: &EventKeys) -> Accept<'_> {
         if !(self.and.is_empty() || self.and.iter().any(|s| s.accepts(event, keys))) {
             return Accept::No;

@@ -9,7 +9,8 @@ use ferret_model::{Field, FieldNames, SourceKind};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::filter::{Filter, Targets};
 use crate::logsource::{Mappings, Route, RouteProblem, Selector};
-use crate::route::{CompiledRoute, compile_selector, route_keys};
+use crate::prefilter::Prefilter;
+use crate::route::{CompiledRoute, RouteKey, compile_selector, route_keys};
 use crate::rule::{Ctx, Loaded, Rule, load_document};
 use crate::yaml;
 
@@ -29,10 +30,11 @@ pub(crate) struct Routed {
 pub struct RuleSet {
     pub(crate) rules: Vec<Routed>,
     names: Arc<FieldNames>,
-    /// By event kind, then by the lowercase channel (Windows) or program
-    /// (syslog); `None` holds rules that accept any channel/program.
-    pub(crate) index: HashMap<SourceKind, HashMap<Option<String>, Vec<usize>>>,
+    /// By event kind, then by (lowercase channel or program, EventID);
+    /// `None` holds rules that accept any.
+    pub(crate) index: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
     pub(crate) keys: KeyFields,
+    pub(crate) prefilter: Prefilter,
 }
 
 /// The fields routing reads from every event.
@@ -122,14 +124,14 @@ impl RuleSet {
             event_id: names.intern("EventID"),
             program: names.intern("program"),
         };
-        let mut index: HashMap<SourceKind, HashMap<Option<String>, Vec<usize>>> = HashMap::new();
+        let mut index: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>> = HashMap::new();
         let mut routed = Vec::with_capacity(rules.len());
         for (i, (rule, route)) in rules.into_iter().enumerate() {
             for kind in &route.kinds {
                 let by_key = index.entry(*kind).or_default();
-                let keys: HashSet<Option<String>> = route_keys(&route, *kind);
-                for key in keys {
-                    by_key.entry(key).or_default().push(i);
+                let keys: HashSet<(RouteKey, u16)> = route_keys(&route, *kind);
+                for (key, selector) in keys {
+                    by_key.entry(key).or_default().push((i, selector));
                 }
             }
             let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, &names)).collect();
@@ -138,7 +140,8 @@ impl RuleSet {
                 rule,
             });
         }
-        (RuleSet { rules: routed, names, index, keys }, diags)
+        let prefilter = Prefilter::build(routed.iter().map(|r| &r.rule.detection));
+        (RuleSet { rules: routed, names, index, keys, prefilter }, diags)
     }
 
     pub fn len(&self) -> usize {
@@ -159,6 +162,11 @@ impl RuleSet {
 
     pub fn names(&self) -> &Arc<FieldNames> {
         &self.names
+    }
+
+    /// (rules the literal prefilter can skip, distinct needles).
+    pub fn prefilter_stats(&self) -> (usize, usize) {
+        (self.prefilter.filtered_rules(), self.prefilter.needles())
     }
 }
 

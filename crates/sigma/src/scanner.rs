@@ -5,6 +5,7 @@ use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceK
 
 use crate::detection::{Expr, Item, Target};
 use crate::pattern::{Pattern, compare_fields};
+use crate::prefilter::Seen;
 use crate::route::{Accept, EventKeys, Resolved, View};
 use crate::ruleset::RuleSet;
 
@@ -28,6 +29,10 @@ pub struct Scanner<'r> {
     touched: Vec<Field>,
     /// The field view of the rule being evaluated (alternative sources).
     view: Option<&'r View>,
+    /// The current event's lowercased values, for the prefilter.
+    haystack: Vec<u8>,
+    seen: Seen,
+    use_prefilter: bool,
 }
 
 impl<'r> Scanner<'r> {
@@ -40,7 +45,16 @@ impl<'r> Scanner<'r> {
             next: Vec::new(),
             touched: Vec::new(),
             view: None,
+            haystack: Vec::new(),
+            seen: Seen::default(),
+            use_prefilter: true,
         }
+    }
+
+    /// Turns the literal prefilter off (or on): the results must be the
+    /// same either way; only the speed differs. For tests and benchmarks.
+    pub fn set_prefilter(&mut self, on: bool) {
+        self.use_prefilter = on;
     }
 
     /// Appends to `out` every rule that matches `event`, in rule order.
@@ -56,19 +70,47 @@ impl<'r> Scanner<'r> {
         self.lower.resize(event.fields.len(), None);
         self.raw_lower = None;
         self.index_fields(event);
-        let mut candidates: Vec<usize> = by_key.get(&None).cloned().unwrap_or_default();
-        if routing_key.is_some() {
-            candidates.extend(by_key.get(&routing_key).into_iter().flatten());
-            candidates.sort_unstable();
-            candidates.dedup();
+        let event_id = if event.kind == SourceKind::Windows { keys.event_id.clone() } else { None };
+        let mut candidates: Vec<(usize, u16)> = Vec::new();
+        for first in [None, routing_key.clone()] {
+            for id in [None, event_id.clone()] {
+                if let Some(rules) = by_key.get(&(first.clone(), id)) {
+                    candidates.extend(rules);
+                }
+                if event_id.is_none() {
+                    break;
+                }
+            }
+            if routing_key.is_none() {
+                break;
+            }
         }
+        // By rule, then selector: a rule is tried through its selectors in
+        // the mapping's order, and evaluated once.
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut last_accepted = None;
         let set = self.set;
-        for index in candidates {
+        let mut prefiltered = false;
+        for (index, selector) in candidates {
+            if last_accepted == Some(index) {
+                continue;
+            }
             let routed = &set.rules[index];
-            self.view = match routed.route.accepts(event, &keys) {
+            self.view = match routed.route.accepts_via(selector, event, &keys) {
                 Accept::No => continue,
                 Accept::Yes(view) => view,
             };
+            last_accepted = Some(index);
+            if self.use_prefilter && !self.view.is_some_and(|v| v.transforms) {
+                if !prefiltered {
+                    self.run_prefilter(event);
+                    prefiltered = true;
+                }
+                if !set.prefilter.may_match(index, &self.seen) {
+                    continue;
+                }
+            }
             let detection = &routed.rule.detection;
             if self.eval(&detection.condition, &detection.searches, event) {
                 let mut fields = Vec::new();
@@ -76,6 +118,24 @@ impl<'r> Scanner<'r> {
                 out.push(Match { rule: index, fields });
             }
         }
+    }
+
+    /// Lowercases every value (kept for matching) and the raw line into one
+    /// haystack and runs the literal prefilter over it.
+    fn run_prefilter(&mut self, event: &Event) {
+        self.haystack.clear();
+        for (i, (_, value)) in event.fields.iter().enumerate() {
+            if let Some(text) = value.as_str() {
+                let lower = self.lower[i].get_or_insert_with(|| text.to_lowercase().into_boxed_str());
+                self.haystack.extend_from_slice(lower.as_bytes());
+                self.haystack.push(0);
+            }
+        }
+        if let Some(raw) = event.raw.as_deref() {
+            let lower = self.raw_lower.get_or_insert_with(|| raw.to_lowercase().into_boxed_str());
+            self.haystack.extend_from_slice(lower.as_bytes());
+        }
+        self.set.prefilter.scan(&self.haystack, &mut self.seen);
     }
 
     /// Builds the field → positions table for `event`, so a pattern looks
@@ -337,5 +397,5 @@ impl<'r> Scanner<'r> {
 
 /// Is the rule filed under the event's kind (Windows, syslog...)?
 fn routed_rule_kind_ok(set: &RuleSet, rule: usize, kind: SourceKind) -> bool {
-    set.index.get(&kind).is_some_and(|by_key| by_key.values().any(|rules| rules.contains(&rule)))
+    set.index.get(&kind).is_some_and(|by_key| by_key.values().any(|rules| rules.iter().any(|(r, _)| *r == rule)))
 }

@@ -1,0 +1,168 @@
+//! The literal prefilter: most rules are never evaluated on most events.
+//!
+//! For every rule, compilation derives a set of lowercase *needles* such
+//! that the rule can only match an event in which at least one needle
+//! occurs in some value (or the raw line). One case-insensitive-by-folding
+//! Aho-Corasick automaton over all rules' needles runs once per event over
+//! the event's lowercased values; a rule none of whose needles was seen is
+//! skipped without evaluating its condition.
+//!
+//! The derivation is conservative: where a rule can match without any
+//! literal (a regex, a CIDR, a number, `null`, a `not`, a field read through
+//! a value transform), it gets no requirement and is always evaluated.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::detection::{Detection, Expr, Item, Search};
+use crate::pattern::{Pattern, StrMatch};
+
+/// Needles shorter than this are too common to be worth checking.
+const MIN_NEEDLE: usize = 3;
+
+/// A set of needles at least one of which must occur.
+type Need = Vec<String>;
+
+/// The compiled prefilter of a rule set.
+pub(crate) struct Prefilter {
+    automaton: Option<AhoCorasick>,
+    /// Per rule: the needle ids one of which must be seen, or `None`.
+    rules: Vec<Option<Vec<u32>>>,
+    needles: usize,
+}
+
+impl Prefilter {
+    pub(crate) fn build<'a>(detections: impl Iterator<Item = &'a Detection>) -> Prefilter {
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let rules = detections
+            .map(|d| {
+                let need = expr_need(&d.condition, &d.searches)?;
+                Some(
+                    need.into_iter()
+                        .map(|n| {
+                            *ids.entry(n.clone()).or_insert_with(|| {
+                                patterns.push(n);
+                                (patterns.len() - 1) as u32
+                            })
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let automaton = (!patterns.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .expect("needles build an automaton")
+        });
+        Prefilter { automaton, rules, needles: patterns.len() }
+    }
+
+    pub(crate) fn needles(&self) -> usize {
+        self.needles
+    }
+
+    /// Rules with a requirement.
+    pub(crate) fn filtered_rules(&self) -> usize {
+        self.rules.iter().filter(|r| r.is_some()).count()
+    }
+
+    /// Marks in `seen` (a bitset) every needle that occurs in `haystack`.
+    pub(crate) fn scan(&self, haystack: &[u8], seen: &mut Seen) {
+        let Some(automaton) = &self.automaton else { return };
+        seen.reset(self.needles);
+        for m in automaton.find_overlapping_iter(haystack) {
+            seen.set(m.pattern().as_usize());
+        }
+    }
+
+    /// Can rule `rule` match, given the needles seen?
+    pub(crate) fn may_match(&self, rule: usize, seen: &Seen) -> bool {
+        match &self.rules[rule] {
+            None => true,
+            Some(needles) => needles.iter().any(|&n| seen.get(n as usize)),
+        }
+    }
+}
+
+/// The needles seen in the current event, as a bitset cleared per event.
+#[derive(Default)]
+pub(crate) struct Seen {
+    bits: Vec<u64>,
+    set: Vec<usize>,
+}
+
+impl Seen {
+    fn reset(&mut self, needles: usize) {
+        if self.bits.len() * 64 < needles {
+            self.bits.resize(needles.div_ceil(64), 0);
+        }
+        for i in self.set.drain(..) {
+            self.bits[i / 64] = 0;
+        }
+    }
+
+    fn set(&mut self, i: usize) {
+        let word = &mut self.bits[i / 64];
+        if *word == 0 {
+            self.set.push(i);
+        }
+        *word |= 1 << (i % 64);
+    }
+
+    fn get(&self, i: usize) -> bool {
+        self.bits[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
+/// How good a requirement is: its weakest needle's length (longer is
+/// rarer), then fewer needles.
+fn score(need: &Need) -> (usize, std::cmp::Reverse<usize>) {
+    (need.iter().map(String::len).min().unwrap_or(0), std::cmp::Reverse(need.len()))
+}
+
+/// The best of several requirements that must all hold (AND).
+fn best(needs: impl Iterator<Item = Option<Need>>) -> Option<Need> {
+    needs.flatten().max_by_key(score)
+}
+
+/// The union of requirements one of which holds (OR); none if any has none.
+fn union(needs: impl Iterator<Item = Option<Need>>) -> Option<Need> {
+    let mut all = Vec::new();
+    for need in needs {
+        all.extend(need?);
+    }
+    all.sort();
+    all.dedup();
+    (!all.is_empty()).then_some(all)
+}
+
+fn expr_need(expr: &Expr, searches: &[Search]) -> Option<Need> {
+    match expr {
+        Expr::Search(i) => union(searches[*i].alternatives.iter().map(|items| best(items.iter().map(item_need)))),
+        Expr::And(terms) => best(terms.iter().map(|t| expr_need(t, searches))),
+        Expr::Or(terms) => union(terms.iter().map(|t| expr_need(t, searches))),
+        Expr::Not(_) => None,
+    }
+}
+
+fn item_need(item: &Item) -> Option<Need> {
+    if item.negate {
+        return None;
+    }
+    let group_need = |group: &Vec<Pattern>| union(group.iter().map(pattern_need));
+    if item.all { best(item.groups.iter().map(group_need)) } else { union(item.groups.iter().map(group_need)) }
+}
+
+fn pattern_need(pattern: &Pattern) -> Option<Need> {
+    let Pattern::Str { matcher, number: None, .. } = pattern else { return None };
+    let literal = match matcher {
+        StrMatch::Exact(s) | StrMatch::Prefix(s) | StrMatch::Suffix(s) => s.clone(),
+        StrMatch::Contains(finder) => String::from_utf8_lossy(finder.needle()).into_owned(),
+        StrMatch::Glob(glob) => glob.longest_literal()?,
+    };
+    let literal = literal.to_lowercase();
+    (literal.len() >= MIN_NEEDLE).then(|| vec![literal])
+}
