@@ -11,12 +11,16 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 data=../shared/data
 [ -d "$data" ] || { echo "bench: ../shared/data is missing" >&2; exit 1; }
-cargo build --release --quiet -p ferret-cli -p ferret-read --example parse_floor
+cargo build --release --quiet -p ferret-cli
+cargo build --release --quiet -p ferret-read --example parse_floor
 ferret=target/release/ferret
 floor=target/release/examples/parse_floor
 evtx=$data/evtx-attack-samples
 rules=(-r "$data/sigma/rules" -r "$data/sigma/rules-emerging-threats" -r "$data/sigma/rules-threat-hunting")
-empty=$(mktemp -d); touch "$empty/empty.log"
+empty=$(mktemp -d); touch "$empty/empty.log"; mkdir "$empty/norules"
+# evtx-attack-samples replicated 10 times (symlinks), for scaling and RSS.
+x10="$empty/x10"; mkdir "$x10"
+for i in $(seq 10); do cp -rs "$(realpath "$evtx")" "$x10/$i"; done
 trap 'rm -rf "$empty"' EXIT
 
 # median wall seconds and max peak RSS (KB) of a command over $runs runs
@@ -45,13 +49,23 @@ read -r t_floor m_floor < <(measure "$floor" evtx-crate "$evtx")
 row "parse floor: evtx crate only, 1 thread" "$t_floor" "$m_floor"
 read -r t_read m_read < <(measure "$floor" ferret "$evtx")
 row "ferret readers (field view), 1 thread" "$t_read" "$m_read"
-read -r t_start m_start < <(measure "$ferret" hunt "$empty" "${rules[@]}" -q -o /dev/null)
+read -r t_none m_none < <(measure "$ferret" -j1 hunt "$evtx" --no-builtin -r "$empty/norules" -q -f jsonl -o /dev/null)
+row "hunt: no rules (read + parse + route), 1 thread" "$t_none" "$m_none"
+read -r t_start m_start < <(measure "$ferret" hunt "$empty/empty.log" "${rules[@]}" -q -f jsonl -o /dev/null)
 row "start-up: full corpus, empty input" "$t_start" "$m_start"
-read -r t_hunt1 m_hunt1 < <(measure "$ferret" -j1 hunt "$evtx" "${rules[@]}" -q -o /dev/null)
+read -r t_hunt1 m_hunt1 < <(measure "$ferret" -j1 hunt "$evtx" "${rules[@]}" -q -f jsonl -o /dev/null)
 row "hunt: full corpus, 1 thread" "$t_hunt1" "$m_hunt1"
-read -r t_hunt m_hunt < <(measure "$ferret" hunt "$evtx" "${rules[@]}" -q -o /dev/null)
+read -r t_hunt m_hunt < <(measure "$ferret" hunt "$evtx" "${rules[@]}" -q -f jsonl -o /dev/null)
 row "hunt: full corpus, all cores" "$t_hunt" "$m_hunt"
-awk -v h="$t_hunt1" -v s="$t_start" -v f="$t_read" -v n="$t_hunt" 'BEGIN {
-    printf "ratio (1-thread hunt - start-up) / reader floor: %.1f\n", (h - s) / f
-    printf "thread scaling (1 thread / all cores):          %.2f\n", h / n
+read -r t_x10_1 m_x10_1 < <(measure "$ferret" -j1 hunt "$x10" "${rules[@]}" -q -f jsonl -o /dev/null)
+row "hunt x10 input: full corpus, 1 thread" "$t_x10_1" "$m_x10_1"
+read -r t_x10 m_x10 < <(measure "$ferret" hunt "$x10" "${rules[@]}" -q -f jsonl -o /dev/null)
+row "hunt x10 input: full corpus, all cores" "$t_x10" "$m_x10"
+awk -v h="$t_hunt1" -v s="$t_start" -v f="$t_floor" -v r="$t_read" -v n="$t_none" -v x1="$t_x10_1" -v xn="$t_x10" \
+    -v m1="$m_hunt" -v m10="$m_x10" 'BEGIN {
+    printf "matching: (full hunt - start-up) / no-rules hunt, 1 thread:  %.2f  (target <= 1.5)\n", (h - s) / n
+    printf "no-rules hunt / evtx-crate parse floor:                    %.2f  (target <= 1.3)\n", n / f
+    printf "ferret readers / evtx-crate parse floor:                   %.2f\n", r / f
+    printf "thread scaling on x10 (1 thread / all cores):              %.2f  (target >= 1.8)\n", x1 / xn
+    printf "peak RSS x10 / x1:                                         %.2f  (target <= 1.1)\n", m10 / m1
 }'

@@ -70,8 +70,15 @@ fn sigma_corpus_over_evtx_attack_samples() {
         .filter(|a| a.rule.source.contains("process_creation"))
         .collect();
     assert!(only_security.is_empty(), "{only_security:#?}");
-    // Output order is deterministic: sorted by time, source, record, rule.
-    assert!(alerts.windows(2).all(|w| w[0].sort_key() <= w[1].sort_key()));
+    // Output order is deterministic: input by input, in record order.
+    let mut sources: Vec<&str> = alerts.iter().map(|a| &*a.provenance.source).collect();
+    sources.dedup();
+    let distinct: BTreeSet<&str> = sources.iter().copied().collect();
+    assert_eq!(sources.len(), distinct.len(), "each input's alerts are contiguous");
+    assert!(
+        alerts.windows(2).all(|w| w[0].provenance.source != w[1].provenance.source
+            || w[0].provenance.location <= w[1].provenance.location)
+    );
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //!
 //! # JSON Lines schema (`ferret hunt --format jsonl`)
 //!
-//! One object per line, in a deterministic order (event time, then source,
-//! then record, then rule id):
+//! One object per line, in a deterministic order: input by input (paths
+//! sorted), in record order within an input, then rule order:
 //!
 //! ```json
 //! {
@@ -118,14 +118,6 @@ pub struct Alert {
 }
 
 pub use RuleRef as AlertRule;
-
-impl Alert {
-    /// The key that orders alerts deterministically, whatever the thread
-    /// count: event time, source, position, rule id.
-    pub fn sort_key(&self) -> (Option<Timestamp>, &str, Location, &str) {
-        (self.timestamp, &self.provenance.source, self.provenance.location, &self.rule.id)
-    }
-}
 
 /// ATT&CK technique ids (`T1078.003`) named by Sigma tags (`attack.t1078.003`).
 pub fn attack_techniques(tags: &[String]) -> Vec<String> {

@@ -6,30 +6,63 @@ use ferret_model::{Alert, AlertSink};
 
 use super::details;
 
-/// A table for people at a terminal. Rows are kept until `finish` so the
-/// columns can be sized to the content and the terminal width.
+/// Rows per printed table: a long run prints several tables instead of
+/// holding every row (a table is sized to its content, so it is built in
+/// memory before it is printed).
+const ROWS_PER_TABLE: usize = 500;
+
+/// Cells longer than this are cut (the full values are in CSV and JSONL).
+const MAX_CELL: usize = 200;
+
+/// A table for people at a terminal.
 pub struct TableSink<W: Write> {
     out: W,
-    table: Table,
+    width: Option<u16>,
+    table: Option<Table>,
     rows: usize,
-    /// Explanations, printed after the table, numbered like its rows.
+    /// Explanations of the rows of the current table, printed after it.
     explanations: Vec<String>,
 }
 
 impl<W: Write> TableSink<W> {
     /// `width`: the terminal width, or `None` to size to the content.
     pub fn new(out: W, width: Option<u16>) -> Self {
+        Self { out, width, table: None, rows: 0, explanations: Vec::new() }
+    }
+
+    fn new_table(&self) -> Table {
         let mut table = Table::new();
-        table.load_style(UTF8_FULL_CONDENSED).set_header(["Time (UTC)", "Level", "Rule", "Host", "Matched", "Source"]);
-        match width {
-            Some(w) => {
-                table.set_content_arrangement(ContentArrangement::Dynamic).set_width(w);
-            }
-            None => {
-                table.set_content_arrangement(ContentArrangement::Disabled);
-            }
+        table.load_style(UTF8_FULL_CONDENSED).set_header([
+            "#",
+            "Time (UTC)",
+            "Level",
+            "Rule",
+            "Host",
+            "Matched",
+            "Source",
+        ]);
+        match self.width {
+            Some(w) => table.set_content_arrangement(ContentArrangement::Dynamic).set_width(w),
+            None => table.set_content_arrangement(ContentArrangement::Disabled),
+        };
+        table
+    }
+
+    fn flush_table(&mut self) -> io::Result<()> {
+        if let Some(table) = self.table.take() {
+            writeln!(self.out, "{table}")?;
         }
-        Self { out, table, rows: 0, explanations: Vec::new() }
+        for explanation in self.explanations.drain(..) {
+            writeln!(self.out, "\n{explanation}")?;
+        }
+        Ok(())
+    }
+}
+
+fn cut(text: String) -> String {
+    match text.char_indices().nth(MAX_CELL) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
     }
 }
 
@@ -41,27 +74,31 @@ impl<W: Write> AlertSink for TableSink<W> {
                 .push(format!("#{} {} ({})\n{explanation}", self.rows, alert.rule.title, alert.provenance));
         }
         let time = alert.timestamp.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
-        self.table.add_row([
+        let row = [
             self.rows.to_string(),
             time,
             alert.rule.level.to_string(),
             alert.rule.title.clone(),
             alert.host.clone().unwrap_or_default(),
-            details(alert),
+            cut(details(alert)),
             alert.provenance.to_string(),
-        ]);
+        ];
+        let table = match &mut self.table {
+            Some(table) => table,
+            None => self.table.insert(self.new_table()),
+        };
+        table.add_row(row);
+        if self.rows.is_multiple_of(ROWS_PER_TABLE) {
+            self.flush_table()?;
+        }
         Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
         if self.rows == 0 {
             writeln!(self.out, "No alerts.")?;
-        } else {
-            writeln!(self.out, "{}", self.table)?;
         }
-        for explanation in &self.explanations {
-            writeln!(self.out, "\n{explanation}")?;
-        }
+        self.flush_table()?;
         self.out.flush()
     }
 }
