@@ -53,6 +53,16 @@ impl View {
 pub(crate) struct CompiledRoute {
     pub(crate) selectors: Vec<CompiledSelector>,
     pub(crate) and: Vec<CompiledSelector>,
+    /// No check is left once the index has matched channel and EventID:
+    /// no `and` selectors, providers or extra fields (most rules).
+    pub(crate) trivial: bool,
+}
+
+impl CompiledRoute {
+    pub(crate) fn new(selectors: Vec<CompiledSelector>, and: Vec<CompiledSelector>) -> Self {
+        let trivial = and.is_empty() && selectors.iter().all(|s| s.providers.is_empty() && s.fields.is_empty());
+        CompiledRoute { selectors, and, trivial }
+    }
 }
 
 /// The routing keys of one event, computed once per event.
@@ -154,7 +164,11 @@ pub(crate) enum Accept<'a> {
 impl CompiledRoute {
     /// Routing for an event the index filed under `selector` of this route:
     /// channel, program and EventID already agree.
+    #[inline]
     pub(crate) fn accepts_via(&self, selector: u16, event: &Event, keys: &EventKeys) -> Accept<'_> {
+        if self.trivial {
+            return Accept::Yes(self.selectors.get(selector as usize).and_then(|s| s.view.as_ref()));
+        }
         if !(self.and.is_empty() || self.and.iter().any(|s| s.accepts(event, keys))) {
             return Accept::No;
         }

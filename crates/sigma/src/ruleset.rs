@@ -13,6 +13,7 @@ use crate::prefilter::Prefilter;
 use crate::route::{CompiledRoute, RouteKey, compile_selector, route_keys};
 use crate::rule::{Ctx, Loaded, Rule, load_document};
 use crate::yaml;
+use rayon::prelude::*;
 
 /// One rule file's text and the name to report it under.
 pub struct RuleSource {
@@ -53,17 +54,29 @@ impl RuleSet {
         let mut rules = Vec::new();
         let mut seen_ids: HashMap<String, String> = HashMap::new();
         let mut filters: Vec<Filter> = Vec::new();
-        for source in sources {
-            let docs = match yaml::parse(&source.text) {
-                Ok(docs) => docs,
-                Err(e) => {
-                    diags.push(Diagnostic::new(Code::YamlSyntax, &source.name, Some(e.line), e.message));
-                    continue;
-                }
-            };
-            for doc in &docs {
-                let ctx = Ctx { names: &names, placeholders: &mappings.placeholders };
-                let rule = match load_document(doc, &source.name, &ctx, &mut diags) {
+        // Parsing and compiling each file is independent: done in parallel,
+        // then merged in file order so ids, diagnostics and rule order are
+        // the same whatever the thread count.
+        let ctx = Ctx { names: &names, placeholders: &mappings.placeholders };
+        let loaded: Vec<(Vec<Loaded>, Vec<Diagnostic>)> = sources
+            .par_iter()
+            .map(|source| {
+                let mut diags = Vec::new();
+                let docs = match yaml::parse(&source.text) {
+                    Ok(docs) => docs,
+                    Err(e) => {
+                        diags.push(Diagnostic::new(Code::YamlSyntax, &source.name, Some(e.line), e.message));
+                        return (Vec::new(), diags);
+                    }
+                };
+                let loaded = docs.iter().map(|doc| load_document(doc, &source.name, &ctx, &mut diags)).collect();
+                (loaded, diags)
+            })
+            .collect();
+        for (documents, file_diags) in loaded {
+            diags.extend(file_diags);
+            for document in documents {
+                let rule = match document {
                     Loaded::Rule(rule) => rule,
                     Loaded::Filter(filter) => {
                         filters.push(*filter);
@@ -118,6 +131,9 @@ impl RuleSet {
             }
         }
         apply_filters(&filters, &mut rules, &mut diags);
+        // Diagnostics in file order, then line order, however they were made.
+        let order: HashMap<&str, usize> = sources.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+        diags.sort_by_key(|d| (order.get(d.file.as_str()).copied().unwrap_or(usize::MAX), d.line.unwrap_or(0)));
         let keys = KeyFields {
             channel: names.intern("Channel"),
             provider: names.intern("Provider_Name"),
@@ -135,10 +151,11 @@ impl RuleSet {
                 }
             }
             let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, &names)).collect();
-            routed.push(Routed {
-                route: CompiledRoute { selectors: compile(&route.selectors), and: compile(&route.and) },
-                rule,
-            });
+            routed.push(Routed { route: CompiledRoute::new(compile(&route.selectors), compile(&route.and)), rule });
+        }
+        // Sorted by (rule, selector): the scanner merges these lists.
+        for list in index.values_mut().flat_map(|by_key| by_key.values_mut()) {
+            list.sort_unstable();
         }
         let prefilter = Prefilter::build(routed.iter().map(|r| &r.rule.detection));
         (RuleSet { rules: routed, names, index, keys, prefilter }, diags)

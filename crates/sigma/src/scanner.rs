@@ -29,6 +29,8 @@ pub struct Scanner<'r> {
     touched: Vec<Field>,
     /// The field view of the rule being evaluated (alternative sources).
     view: Option<&'r View>,
+    /// The rules routing offers the current event, reused between events.
+    candidates: Vec<(usize, u16)>,
     /// The current event's lowercased values, for the prefilter.
     haystack: Vec<u8>,
     seen: Seen,
@@ -45,6 +47,7 @@ impl<'r> Scanner<'r> {
             next: Vec::new(),
             touched: Vec::new(),
             view: None,
+            candidates: Vec::new(),
             haystack: Vec::new(),
             seen: Seen::default(),
             use_prefilter: true,
@@ -71,11 +74,11 @@ impl<'r> Scanner<'r> {
         self.raw_lower = None;
         self.index_fields(event);
         let event_id = if event.kind == SourceKind::Windows { keys.event_id.clone() } else { None };
-        let mut candidates: Vec<(usize, u16)> = Vec::new();
+        let mut lists: Vec<&[(usize, u16)]> = Vec::with_capacity(4);
         for first in [None, routing_key.clone()] {
             for id in [None, event_id.clone()] {
                 if let Some(rules) = by_key.get(&(first.clone(), id)) {
-                    candidates.extend(rules);
+                    lists.push(rules);
                 }
                 if event_id.is_none() {
                     break;
@@ -87,12 +90,12 @@ impl<'r> Scanner<'r> {
         }
         // By rule, then selector: a rule is tried through its selectors in
         // the mapping's order, and evaluated once.
-        candidates.sort_unstable();
-        candidates.dedup();
+        let mut candidates = std::mem::take(&mut self.candidates);
+        merge_sorted(&lists, &mut candidates);
         let mut last_accepted = None;
         let set = self.set;
         let mut prefiltered = false;
-        for (index, selector) in candidates {
+        for &(index, selector) in &candidates {
             if last_accepted == Some(index) {
                 continue;
             }
@@ -118,6 +121,7 @@ impl<'r> Scanner<'r> {
                 out.push(Match { rule: index, fields });
             }
         }
+        self.candidates = candidates;
     }
 
     /// Lowercases every value (kept for matching) and the raw line into one
@@ -392,6 +396,29 @@ impl<'r> Scanner<'r> {
             return pattern.matches_text(raw, lower);
         }
         (0..event.fields.len()).any(|i| self.pattern_at(pattern, i, event))
+    }
+}
+
+/// Merges index lists (each sorted, by rule then selector) into `out`,
+/// sorted and without duplicates: a linear merge, not a sort per event.
+fn merge_sorted(lists: &[&[(usize, u16)]], out: &mut Vec<(usize, u16)>) {
+    out.clear();
+    let mut heads = [0usize; 4];
+    let lists = &lists[..lists.len().min(4)];
+    loop {
+        let mut best: Option<(usize, (usize, u16))> = None;
+        for (i, list) in lists.iter().enumerate() {
+            if let Some(&item) = list.get(heads[i])
+                && best.is_none_or(|(_, b)| item < b)
+            {
+                best = Some((i, item));
+            }
+        }
+        let Some((i, item)) = best else { return };
+        heads[i] += 1;
+        if out.last() != Some(&item) {
+            out.push(item);
+        }
     }
 }
 
