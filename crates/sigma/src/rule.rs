@@ -76,6 +76,11 @@ impl Rule {
     pub fn label(&self) -> String {
         if self.id.starts_with(&self.file) { self.title.clone() } else { self.id.clone() }
     }
+
+    /// A diagnostic about this rule, at its document's line.
+    pub fn diagnostic(&self, code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { rule: Some(self.label()), ..Diagnostic::new(code, &self.file, Some(self.line), message) }
+    }
 }
 
 /// What loading one document gave.

@@ -86,42 +86,26 @@ impl RuleSet {
                 };
                 let mut rule = *rule;
                 if let Some(first) = seen_ids.get(&rule.id) {
-                    let mut d = Diagnostic::new(
-                        Code::DuplicateId,
-                        &rule.file,
-                        Some(rule.line),
-                        format!("id {} is already used by {first}", rule.id),
-                    );
-                    d.rule = Some(rule.label());
-                    diags.push(d);
+                    diags
+                        .push(rule.diagnostic(Code::DuplicateId, format!("id {} is already used by {first}", rule.id)));
                     continue;
                 }
                 let route = match mappings.route(&rule.logsource) {
                     Ok((route, mapped)) => {
                         if !mapped {
-                            let mut d = Diagnostic::new(
+                            diags.push(rule.diagnostic(
                                 Code::UnmappedLogsource,
-                                &rule.file,
-                                Some(rule.line),
                                 format!(
                                     "no mapping for logsource {}; the rule runs on generic JSON and CSV events",
                                     rule.logsource
                                 ),
-                            );
-                            d.rule = Some(rule.label());
-                            diags.push(d);
+                            ));
                         }
                         route
                     }
                     Err(RouteProblem::Unsupported(reason)) => {
-                        let mut d = Diagnostic::new(
-                            Code::UnsupportedLogsource,
-                            &rule.file,
-                            Some(rule.line),
-                            format!("logsource {} cannot be served: {reason}", rule.logsource),
-                        );
-                        d.rule = Some(rule.label());
-                        diags.push(d);
+                        let message = format!("logsource {} cannot be served: {reason}", rule.logsource);
+                        diags.push(rule.diagnostic(Code::UnsupportedLogsource, message));
                         continue;
                     }
                 };
