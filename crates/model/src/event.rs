@@ -17,6 +17,15 @@ pub enum SourceKind {
     Json,
     /// A CSV row.
     Csv,
+    /// A web server or proxy access-log line (Sigma `webserver`/`proxy`).
+    Web,
+    /// A Linux audit record (`product: linux, service: auditd`).
+    Auditd,
+    /// A Zeek log record; the `_path` field names the log (conn, dns...).
+    Zeek,
+    /// A cloud audit record (CloudTrail, Azure, GCP, Okta, M365, GitHub,
+    /// Kubernetes); `cloud.provider` and `cloud.service` name its source.
+    Cloud,
 }
 
 impl SourceKind {
@@ -26,6 +35,10 @@ impl SourceKind {
             SourceKind::Syslog => "syslog",
             SourceKind::Json => "json",
             SourceKind::Csv => "csv",
+            SourceKind::Web => "web",
+            SourceKind::Auditd => "auditd",
+            SourceKind::Zeek => "zeek",
+            SourceKind::Cloud => "cloud",
         }
     }
 }
