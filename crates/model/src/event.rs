@@ -29,6 +29,21 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    pub const ALL: [SourceKind; 8] = [
+        SourceKind::Windows,
+        SourceKind::Syslog,
+        SourceKind::Json,
+        SourceKind::Csv,
+        SourceKind::Web,
+        SourceKind::Auditd,
+        SourceKind::Zeek,
+        SourceKind::Cloud,
+    ];
+
+    pub fn parse(name: &str) -> Option<SourceKind> {
+        SourceKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Windows => "windows",

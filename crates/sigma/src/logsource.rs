@@ -14,6 +14,8 @@ pub const BUILTIN_MAPPINGS: &str = include_str!("../mappings/logsources.yml");
 /// One way an event can satisfy a logsource. Empty lists mean "any".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selector {
+    /// The event kinds this selector applies to; empty: the product's.
+    pub kinds: Vec<SourceKind>,
     pub channels: Vec<String>,
     pub providers: Vec<String>,
     pub event_ids: Vec<String>,
@@ -120,6 +122,8 @@ pub enum RouteProblem {
 
 #[derive(Clone, Debug, Default)]
 struct Product {
+    /// The event kinds the product's logs arrive as.
+    kinds: Vec<SourceKind>,
     services: HashMap<String, Vec<Selector>>,
     categories: HashMap<String, Vec<Selector>>,
     unsupported: HashMap<String, String>,
@@ -159,7 +163,7 @@ impl Mappings {
                 }
                 continue;
             }
-            let mut product = Product::default();
+            let mut product = Product { kinds: parse_kinds(body)?, ..Product::default() };
             for (section, target) in [("services", &mut product.services), ("categories", &mut product.categories)] {
                 if let Some(NodeKind::Map(entries)) = body.get(section).map(|n| &n.kind) {
                     for (key, selectors) in entries {
@@ -204,14 +208,14 @@ impl Mappings {
     /// The route of a rule's logsource. `Ok((route, false))` when the
     /// product is unmapped and the rule runs on generic JSON/CSV events.
     pub fn route(&self, logsource: &Logsource) -> Result<(Route, bool), RouteProblem> {
-        let kinds = match logsource.product.as_deref() {
-            Some("windows") => vec![SourceKind::Windows],
-            Some("linux") => vec![SourceKind::Syslog],
-            _ => vec![SourceKind::Json, SourceKind::Csv],
+        let generic = vec![SourceKind::Json, SourceKind::Csv];
+        // Logsources without a product (`category: webserver`) are under `_any`.
+        let Some(product) = self.products.get(logsource.product.as_deref().unwrap_or("_any")) else {
+            return Ok((Route { kinds: generic, ..Route::default() }, false));
         };
-        let Some(product) = logsource.product.as_deref().and_then(|p| self.products.get(p)) else {
-            return Ok((Route { kinds, ..Route::default() }, false));
-        };
+        if logsource.product.is_none() && logsource.category.is_none() && logsource.service.is_none() {
+            return Ok((Route { kinds: generic, ..Route::default() }, false));
+        }
         for key in [&logsource.category, &logsource.service].into_iter().flatten() {
             if let Some(reason) = product.unsupported.get(key) {
                 return Err(RouteProblem::Unsupported(reason.clone()));
@@ -232,13 +236,43 @@ impl Mappings {
         };
         let category = lookup(&product.categories, &logsource.category)?;
         let service = lookup(&product.services, &logsource.service)?;
-        let (selectors, and) = match (category, service) {
+        let (mut selectors, and) = match (category, service) {
             (Some(c), Some(s)) => (c, s),
             (Some(c), None) => (c, Vec::new()),
             (None, Some(s)) => (s, Vec::new()),
             (None, None) => (Vec::new(), Vec::new()),
         };
+        // A selector without kinds takes the product's.
+        for selector in &mut selectors {
+            if selector.kinds.is_empty() {
+                selector.kinds = product.kinds.clone();
+            }
+        }
+        let mut kinds: Vec<SourceKind> = selectors.iter().flat_map(|s| s.kinds.iter().copied()).collect();
+        if selectors.is_empty() {
+            kinds = product.kinds.clone();
+        }
+        kinds.sort();
+        kinds.dedup();
+        if kinds.is_empty() {
+            return Ok((Route { kinds: generic, selectors, and }, false));
+        }
         Ok((Route { kinds, selectors, and }, true))
+    }
+}
+
+/// A `kinds:` list of event kinds (`windows`, `syslog`, `web`, `cloud`...).
+fn parse_kinds(node: &Node) -> Result<Vec<SourceKind>, String> {
+    match node.get("kinds").map(|n| &n.kind) {
+        None => Ok(Vec::new()),
+        Some(NodeKind::Seq(items)) => items
+            .iter()
+            .map(|i| {
+                let name = i.as_str().unwrap_or_default();
+                SourceKind::parse(name).ok_or_else(|| format!("line {}: unknown event kind '{name}'", i.line))
+            })
+            .collect(),
+        Some(_) => Err(format!("line {}: 'kinds' is a list", node.line)),
     }
 }
 
@@ -295,6 +329,7 @@ fn parse_selector(node: &Node) -> Result<Selector, String> {
         }
     }
     Ok(Selector {
+        kinds: parse_kinds(node)?,
         rename,
         unavailable: list("unavailable", false),
         channels: list("channels", true),
@@ -331,7 +366,15 @@ mod tests {
         assert_eq!(route.kinds, [SourceKind::Syslog]);
         assert_eq!(route.selectors[0].programs, ["sshd"]);
         let (route, mapped) = m.route(&ls("aws", None, Some("cloudtrail"))).unwrap();
-        assert!(!mapped);
+        assert!(mapped);
+        assert_eq!(route.kinds, [SourceKind::Cloud]);
+        assert_eq!(route.selectors[0].fields[1], ("cloud.service".to_owned(), vec!["cloudtrail".to_owned()]));
+        let (route, _) = m.route(&Logsource { category: Some("webserver".into()), ..Logsource::default() }).unwrap();
+        assert_eq!(route.kinds, [SourceKind::Web]);
+        let (route, _) = m.route(&ls("linux", None, Some("auditd"))).unwrap();
+        assert_eq!(route.kinds, [SourceKind::Auditd]);
+        let (route, mapped) = m.route(&ls("jvm", Some("application"), None)).unwrap();
+        assert!(!mapped, "unknown products run on generic JSON/CSV");
         assert_eq!(route.kinds, [SourceKind::Json, SourceKind::Csv]);
     }
 

@@ -98,7 +98,7 @@ pub(crate) fn route_keys(route: &Route, kind: SourceKind) -> HashSet<(RouteKey, 
     if route.selectors.is_empty() {
         return [((None, None), ANY_SELECTOR)].into();
     }
-    route.selectors.iter().enumerate().flat_map(keys_of).collect()
+    route.selectors.iter().enumerate().filter(|(_, s)| s.kinds.contains(&kind)).flat_map(keys_of).collect()
 }
 
 /// (channel or program, EventID), lowercase; `None` = any.
