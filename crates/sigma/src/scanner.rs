@@ -20,8 +20,13 @@ pub struct Match {
 /// values, made once per value and only when a rule needs them.
 pub struct Scanner<'r> {
     set: &'r RuleSet,
-    lower: Vec<Option<Box<str>>>,
-    raw_lower: Option<Box<str>>,
+    /// Lowercased values of the current event, all in one buffer (no
+    /// allocation per value); `lower[i]` is value i's range, made once and
+    /// only when needed. The buffer, `\0`-separated, is also the
+    /// prefilter's haystack.
+    lower_buf: String,
+    lower: Vec<Option<(u32, u32)>>,
+    raw_lower: Option<(u32, u32)>,
     /// Per field symbol: 1 + the position of its first value in the
     /// current event (0 = absent). `next` chains repeated fields.
     first: Vec<u32>,
@@ -31,8 +36,6 @@ pub struct Scanner<'r> {
     view: Option<&'r View>,
     /// The rules routing offers the current event, reused between events.
     candidates: Vec<(usize, u16)>,
-    /// The current event's lowercased values, for the prefilter.
-    haystack: Vec<u8>,
     seen: Seen,
     use_prefilter: bool,
 }
@@ -41,6 +44,7 @@ impl<'r> Scanner<'r> {
     pub fn new(set: &'r RuleSet) -> Self {
         Self {
             set,
+            lower_buf: String::new(),
             lower: Vec::new(),
             raw_lower: None,
             first: Vec::new(),
@@ -48,7 +52,6 @@ impl<'r> Scanner<'r> {
             touched: Vec::new(),
             view: None,
             candidates: Vec::new(),
-            haystack: Vec::new(),
             seen: Seen::default(),
             use_prefilter: true,
         }
@@ -69,9 +72,7 @@ impl<'r> Scanner<'r> {
             SourceKind::Syslog => keys.program.clone(),
             _ => None,
         };
-        self.lower.clear();
-        self.lower.resize(event.fields.len(), None);
-        self.raw_lower = None;
+        self.reset_lower(event);
         self.index_fields(event);
         let event_id = if event.kind == SourceKind::Windows { keys.event_id.clone() } else { None };
         let mut lists: Vec<&[(usize, u16)]> = Vec::with_capacity(4);
@@ -127,19 +128,53 @@ impl<'r> Scanner<'r> {
     /// Lowercases every value (kept for matching) and the raw line into one
     /// haystack and runs the literal prefilter over it.
     fn run_prefilter(&mut self, event: &Event) {
-        self.haystack.clear();
-        for (i, (_, value)) in event.fields.iter().enumerate() {
-            if let Some(text) = value.as_str() {
-                let lower = self.lower[i].get_or_insert_with(|| text.to_lowercase().into_boxed_str());
-                self.haystack.extend_from_slice(lower.as_bytes());
-                self.haystack.push(0);
-            }
+        for i in 0..event.fields.len() {
+            self.lower_at(i, event);
         }
-        if let Some(raw) = event.raw.as_deref() {
-            let lower = self.raw_lower.get_or_insert_with(|| raw.to_lowercase().into_boxed_str());
-            self.haystack.extend_from_slice(lower.as_bytes());
+        if event.raw.is_some() {
+            self.raw_lower(event);
         }
-        self.set.prefilter.scan(&self.haystack, &mut self.seen);
+        self.set.prefilter.scan(self.lower_buf.as_bytes(), &mut self.seen);
+    }
+
+    fn reset_lower(&mut self, event: &Event) {
+        self.lower_buf.clear();
+        self.lower.clear();
+        self.lower.resize(event.fields.len(), None);
+        self.raw_lower = None;
+    }
+
+    /// Appends `text` lowercased to the buffer; returns its range.
+    fn push_lower(&mut self, text: &str) -> (u32, u32) {
+        let start = self.lower_buf.len();
+        if text.is_ascii() {
+            self.lower_buf.extend(text.bytes().map(|b| b.to_ascii_lowercase() as char));
+        } else {
+            // The same folding as the rule side (str::to_lowercase).
+            self.lower_buf.push_str(&text.to_lowercase());
+        }
+        let end = self.lower_buf.len();
+        self.lower_buf.push('\0');
+        (start as u32, end as u32)
+    }
+
+    /// The lowercased text of value `i` (made on first use).
+    fn lower_at(&mut self, i: usize, event: &Event) -> Option<(u32, u32)> {
+        if let Some(range) = self.lower[i] {
+            return Some(range);
+        }
+        let text = event.fields[i].1.as_str()?;
+        let range = self.push_lower(text);
+        self.lower[i] = Some(range);
+        Some(range)
+    }
+
+    fn raw_lower(&mut self, event: &Event) -> Option<(u32, u32)> {
+        if self.raw_lower.is_none() {
+            let raw = event.raw.as_deref()?;
+            self.raw_lower = Some(self.push_lower(raw));
+        }
+        self.raw_lower
     }
 
     /// Builds the field → positions table for `event`, so a pattern looks
@@ -209,9 +244,7 @@ impl<'r> Scanner<'r> {
     /// whether the event is routed to the rule at all, each selection's
     /// value, and each item's rule values and the event value that met it.
     pub fn explain(&mut self, rule: usize, event: &Event) -> Explanation {
-        self.lower.clear();
-        self.lower.resize(event.fields.len(), None);
-        self.raw_lower = None;
+        self.reset_lower(event);
         self.index_fields(event);
         let set = self.set;
         let routed_rule = &set.rules[rule];
@@ -384,16 +417,16 @@ impl<'r> Scanner<'r> {
     /// A pattern against the value at `index` of the event.
     fn pattern_at(&mut self, pattern: &Pattern, index: usize, event: &Event) -> bool {
         let Some(text) = event.fields[index].1.as_str() else { return false };
-        let lower = self.lower[index].get_or_insert_with(|| text.to_lowercase().into_boxed_str());
-        pattern.matches_text(text, lower)
+        let Some((start, end)) = self.lower_at(index, event) else { return false };
+        pattern.matches_text(text, &self.lower_buf[start as usize..end as usize])
     }
 
     /// Keywords: the raw line of text sources, or each string value of a
     /// structured event separately, never a concatenation (SIGMA.md D2).
     fn keyword(&mut self, pattern: &Pattern, event: &Event) -> bool {
         if let Some(raw) = event.raw.as_deref() {
-            let lower = self.raw_lower.get_or_insert_with(|| raw.to_lowercase().into_boxed_str());
-            return pattern.matches_text(raw, lower);
+            let (start, end) = self.raw_lower(event).unwrap_or_default();
+            return pattern.matches_text(raw, &self.lower_buf[start as usize..end as usize]);
         }
         (0..event.fields.len()).any(|i| self.pattern_at(pattern, i, event))
     }
