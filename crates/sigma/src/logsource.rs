@@ -34,6 +34,9 @@ pub struct Selector {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rename {
     pub from: String,
+    /// More fields joined after `from` with `\` (4657's ObjectName and
+    /// ObjectValueName make Sysmon's TargetObject).
+    pub join: Vec<String>,
     pub transform: Option<Transform>,
 }
 
@@ -50,6 +53,9 @@ pub enum Transform {
     WfpDirection,
     /// IANA protocol numbers (`6`) → names (`tcp`).
     ProtocolName,
+    /// Kernel registry paths (`\REGISTRY\MACHINE\SOFTWARE`) → the hive
+    /// names Sysmon writes (`HKLM\SOFTWARE`).
+    RegistryPath,
 }
 
 impl Transform {
@@ -59,6 +65,7 @@ impl Transform {
             "integrity_level" => Transform::IntegrityLevel,
             "wfp_direction" => Transform::WfpDirection,
             "protocol_name" => Transform::ProtocolName,
+            "registry_path" => Transform::RegistryPath,
             _ => return None,
         })
     }
@@ -89,6 +96,15 @@ impl Transform {
                 "%%14592" => Some("false".to_owned()),
                 _ => None,
             },
+            Transform::RegistryPath => {
+                let upper = value.to_ascii_uppercase();
+                for (kernel, hive) in [("\\REGISTRY\\MACHINE", "HKLM"), ("\\REGISTRY\\USER", "HKU")] {
+                    if upper.starts_with(kernel) {
+                        return Some(format!("{hive}{}", &value[kernel.len()..]));
+                    }
+                }
+                Some(value.to_owned())
+            }
             Transform::ProtocolName => Some(
                 match value {
                     "1" => "icmp",
@@ -311,8 +327,8 @@ fn parse_selector(node: &Node) -> Result<Selector, String> {
     if let Some(NodeKind::Map(entries)) = node.get("rename").map(|n| &n.kind) {
         for (key, value) in entries {
             let sigma = key.as_str().unwrap_or_default().to_owned();
-            let (from, transform) = match (&value.kind, value.get("from")) {
-                (NodeKind::Scalar { text, .. }, _) => (text.clone(), None),
+            let (from, join, transform) = match (&value.kind, value.get("from")) {
+                (NodeKind::Scalar { text, .. }, _) => (text.clone(), Vec::new(), None),
                 (_, Some(from)) => {
                     let transform = match value.get("transform").and_then(Node::as_str) {
                         None => None,
@@ -321,11 +337,19 @@ fn parse_selector(node: &Node) -> Result<Selector, String> {
                                 .ok_or_else(|| format!("line {}: unknown transform '{name}'", value.line))?,
                         ),
                     };
-                    (from.as_str().unwrap_or_default().to_owned(), transform)
+                    let mut names: Vec<String> = match &from.kind {
+                        NodeKind::Seq(items) => items.iter().filter_map(Node::as_str).map(str::to_owned).collect(),
+                        _ => from.as_str().map(str::to_owned).into_iter().collect(),
+                    };
+                    if names.is_empty() {
+                        return Err(format!("line {}: 'from' names no field", from.line));
+                    }
+                    let first = names.remove(0);
+                    (first, names, transform)
                 }
                 _ => return Err(format!("line {}: a rename is a field name or {{from, transform}}", value.line)),
             };
-            rename.push((sigma, Rename { from, transform }));
+            rename.push((sigma, Rename { from, join, transform }));
         }
     }
     Ok(Selector {
@@ -396,5 +420,9 @@ mod tests {
         assert_eq!(Transform::IntegrityLevel.apply("S-1-16-12288").as_deref(), Some("High"));
         assert_eq!(Transform::WfpDirection.apply("%%14593").as_deref(), Some("true"));
         assert_eq!(Transform::ProtocolName.apply("17").as_deref(), Some("udp"));
+        assert_eq!(
+            Transform::RegistryPath.apply("\\REGISTRY\\MACHINE\\SOFTWARE\\x").as_deref(),
+            Some("HKLM\\SOFTWARE\\x")
+        );
     }
 }

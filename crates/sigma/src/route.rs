@@ -23,27 +23,39 @@ pub(crate) struct CompiledSelector {
 /// A field view for an alternative source: rule field → event field.
 #[derive(Debug, Default)]
 pub(crate) struct View {
-    fields: HashMap<Field, Option<(Field, Option<Transform>)>>,
+    fields: HashMap<Field, Option<Source>>,
     /// Some field is read through a value transform: the event's raw
     /// values are not what the rule compares, so the literal prefilter
     /// does not apply.
     pub(crate) transforms: bool,
 }
 
+/// Where an alternative source keeps a Sigma field.
+#[derive(Debug)]
+pub(crate) struct Source {
+    field: Field,
+    /// Fields whose first values are appended, `\`-separated.
+    join: Vec<Field>,
+    transform: Option<Transform>,
+}
+
 /// Where a rule's field is read in the current event.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Resolved {
+pub(crate) enum Resolved<'a> {
     /// This event field, with this transform applied to its values.
     Field(Field, Option<Transform>),
+    /// The first values of these fields joined with `\`, then transformed.
+    Joined(Field, &'a [Field], Option<Transform>),
     /// The source never has it: read as absent.
     Absent,
 }
 
 impl View {
-    pub(crate) fn resolve(view: Option<&View>, field: Field) -> Resolved {
+    pub(crate) fn resolve(view: Option<&View>, field: Field) -> Resolved<'_> {
         match view.and_then(|v| v.fields.get(&field)) {
             None => Resolved::Field(field, None),
-            Some(Some((native, transform))) => Resolved::Field(*native, *transform),
+            Some(Some(source)) if source.join.is_empty() => Resolved::Field(source.field, source.transform),
+            Some(Some(source)) => Resolved::Joined(source.field, &source.join, source.transform),
             Some(None) => Resolved::Absent,
         }
     }
@@ -112,12 +124,17 @@ pub(crate) fn compile_selector(s: &Selector, names: &FieldNames) -> CompiledSele
         channels: s.channels.clone(),
         programs: s.programs.clone(),
         view: (!s.rename.is_empty() || !s.unavailable.is_empty()).then(|| {
-            let mut fields: HashMap<Field, Option<(Field, Option<Transform>)>> = HashMap::new();
+            let mut fields: HashMap<Field, Option<Source>> = HashMap::new();
             for name in &s.unavailable {
                 fields.insert(names.intern(name), None);
             }
             for (sigma, rename) in &s.rename {
-                fields.insert(names.intern(sigma), Some((names.intern(&rename.from), rename.transform)));
+                let source = Source {
+                    field: names.intern(&rename.from),
+                    join: rename.join.iter().map(|f| names.intern(f)).collect(),
+                    transform: rename.transform,
+                };
+                fields.insert(names.intern(sigma), Some(source));
             }
             // A native field that a Sigma field is renamed to stays reachable
             // only under its Sigma name (4688's ProcessId is the parent's).
@@ -125,7 +142,7 @@ pub(crate) fn compile_selector(s: &Selector, names: &FieldNames) -> CompiledSele
                 let native = names.intern(&rename.from);
                 fields.entry(native).or_insert(None);
             }
-            let transforms = s.rename.iter().any(|(_, r)| r.transform.is_some());
+            let transforms = s.rename.iter().any(|(_, r)| r.transform.is_some() || !r.join.is_empty());
             View { fields, transforms }
         }),
     }

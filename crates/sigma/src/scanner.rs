@@ -205,9 +205,15 @@ impl<'r> Scanner<'r> {
     /// Does `pattern` hold for any value of the rule's `field`? Returns the
     /// value (as the rule sees it: through the view's transform).
     fn find_value(&mut self, pattern: &Pattern, field: Field, event: &Event) -> Option<String> {
+        let field = self.fold_case(field, event);
         let (native, transform) = match View::resolve(self.view, field) {
             Resolved::Absent => return None,
             Resolved::Field(native, transform) => (native, transform),
+            Resolved::Joined(..) => {
+                let text = self.values_of(field, event).into_iter().flatten().next()?;
+                let lower = text.to_lowercase();
+                return pattern.matches_text(&text, &lower).then_some(text);
+            }
         };
         let mut at = self.head(native);
         while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
@@ -226,10 +232,37 @@ impl<'r> Scanner<'r> {
         None
     }
 
+    /// Cloud logs spell the same field in several casings (`ResultType`,
+    /// `resultType`): for cloud events, a field the event lacks is looked up
+    /// case-insensitively (SIGMA.md D5). Exact names win; EVTX stays exact.
+    fn fold_case(&self, field: Field, event: &Event) -> Field {
+        if event.kind != SourceKind::Cloud || self.head(field) != 0 {
+            return field;
+        }
+        let names = self.set.names();
+        let wanted = names.resolve(field);
+        event.fields.iter().map(|(f, _)| *f).find(|f| names.resolve(*f).eq_ignore_ascii_case(wanted)).unwrap_or(field)
+    }
+
     /// The values of the rule's `field` in this event, through the view.
     fn values_of(&self, field: Field, event: &Event) -> Vec<Option<String>> {
+        let field = self.fold_case(field, event);
         match View::resolve(self.view, field) {
             Resolved::Absent => Vec::new(),
+            Resolved::Joined(first, rest, transform) => {
+                let Some(head) = event.first(first).and_then(Value::as_str) else { return Vec::new() };
+                let mut joined = head.to_owned();
+                for f in rest {
+                    if let Some(part) = event.first(*f).and_then(Value::as_str).filter(|p| !p.is_empty()) {
+                        joined.push('\\');
+                        joined.push_str(part);
+                    }
+                }
+                vec![match transform {
+                    None => Some(joined),
+                    Some(t) => t.apply(&joined),
+                }]
+            }
             Resolved::Field(native, transform) => event
                 .values(native)
                 .map(|v| match transform {
@@ -384,10 +417,11 @@ impl<'r> Scanner<'r> {
     }
 
     fn field_pattern(&mut self, pattern: &Pattern, field: Field, event: &Event) -> bool {
+        let field = self.fold_case(field, event);
         match pattern {
             Pattern::Null => match View::resolve(self.view, field) {
                 Resolved::Absent => true,
-                Resolved::Field(native, _) => {
+                Resolved::Field(native, _) | Resolved::Joined(native, ..) => {
                     let mut at = self.head(native);
                     while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
                         at = self.next[i];
@@ -401,7 +435,7 @@ impl<'r> Scanner<'r> {
             Pattern::Exists(want) => {
                 let present = match View::resolve(self.view, field) {
                     Resolved::Absent => false,
-                    Resolved::Field(native, _) => self.head(native) != 0,
+                    Resolved::Field(native, _) | Resolved::Joined(native, ..) => self.head(native) != 0,
                 };
                 present == *want
             }

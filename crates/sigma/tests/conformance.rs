@@ -634,3 +634,47 @@ fn d11_taxonomy_aliases_route_like_their_canonical_names() {
         );
     }
 }
+
+#[test]
+fn security_4657_meets_registry_rules_through_the_mapping() {
+    let det = "sel:\n    TargetObject|endswith: '\\CurrentVersion\\Run\\Updater'\n    Details|contains: 'AppData'\n    Image|endswith: '\\reg.exe'\ncondition: sel";
+    let set = compile("product: windows\n    category: registry_set", det).unwrap();
+    let e = |operation: &str| {
+        security_event(
+            set.names(),
+            "4657",
+            json!({"ObjectName": "\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+                   "ObjectValueName": "Updater", "NewValue": "C:\\Users\\a\\AppData\\Roaming\\u.exe",
+                   "OperationType": operation, "ProcessName": "C:\\Windows\\System32\\reg.exe"}),
+        )
+    };
+    assert_eq!(scan_ids(&set, &e("%%1905")), 1, "an existing value modified");
+    assert_eq!(scan_ids(&set, &e("%%1906")), 0, "a value deleted is not registry_set");
+    let hklm = compile(
+        "product: windows\n    category: registry_set",
+        "sel:\n    TargetObject|startswith: 'HKLM\\SOFTWARE\\'\ncondition: sel",
+    )
+    .unwrap();
+    let e = security_event(
+        hklm.names(),
+        "4657",
+        json!({"ObjectName": "\\REGISTRY\\MACHINE\\SOFTWARE\\X", "ObjectValueName": "v", "OperationType": "%%1905"}),
+    );
+    assert_eq!(scan_ids(&hklm, &e), 1, "kernel hive names read as HKLM");
+}
+
+#[test]
+fn ec15_d5_cloud_events_fall_back_to_case_insensitive_field_names() {
+    let set =
+        compile("product: azure\n    service: signinlogs", "sel:\n    ResultType: 50126\ncondition: sel").unwrap();
+    let cloud = |fields: serde_json::Value| {
+        let mut e = event(set.names(), fields);
+        e.kind = ferret_model::SourceKind::Cloud;
+        e.push(set.names().intern("cloud.provider"), Value::text("azure"));
+        e.push(set.names().intern("cloud.service"), Value::text("signinlogs"));
+        e
+    };
+    assert_eq!(scan_ids(&set, &cloud(json!({"resultType": 50126}))), 1, "fallback for cloud events");
+    assert_eq!(scan_ids(&set, &cloud(json!({"ResultType": "0", "resultType": 50126}))), 0, "the exact name wins");
+    assert_eq!(scan_ids(&set, &cloud(json!({"ResultType": 50126}))), 1);
+}
