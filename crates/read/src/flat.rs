@@ -1,5 +1,5 @@
 //! Generic JSON objects and CSV rows → events: dotted paths, array fan-out,
-//! and recognising Windows events shipped by log agents.
+//! and recognising Windows events shipped by log agents and Zeek JSON logs.
 
 use ferret_model::{Event, FieldCache, SourceKind, Value};
 use serde_json::Value as Json;
@@ -37,10 +37,17 @@ pub fn json_into_event(json: &Json, event: &mut Event, fields: &mut FieldCache) 
         flatten_event(root, event, fields);
         return;
     }
+    // `journalctl -o json` records become syslog-like events.
+    if crate::journald::is_journal_json(obj) {
+        crate::journald::json_into_event(obj, event, fields);
+        return;
+    }
     for (key, value) in obj {
         flatten_value(key, value, event, fields);
     }
     event.kind = SourceKind::Json;
+    // Cloud audit records (CloudTrail, Azure, GCP...): kind, provider, time.
+    crate::cloud::annotate(obj, event, fields);
     finish_flat(event, fields);
 }
 
@@ -79,6 +86,14 @@ pub fn finish_flat(event: &mut Event, fields: &mut FieldCache) {
                 other => other.as_str().and_then(|s| parse_timestamp(s).or_else(|| parse_epoch(s))),
             }
         });
+    }
+    // Zeek JSON logs: `ts` and a connection or file id. Their `_path` key
+    // (when the writer added one) names the log.
+    if event.kind == SourceKind::Json && event.has(fields.intern("ts")) {
+        let zeek = ["uid", "uids", "id.orig_h", "fuid", "certificate.serial"];
+        if zeek.iter().any(|key| event.has(fields.intern(key))) {
+            event.kind = SourceKind::Zeek;
+        }
     }
     let winlog = fields.intern("winlog.event_id");
     if event.has(winlog) {

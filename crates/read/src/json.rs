@@ -7,6 +7,12 @@
 //! inside a string ends a broken JSON Lines record, and a `{` or `[` at the
 //! start of a line while a record is still open means that record was
 //! truncated (pretty-printed records only put their closing brace there).
+//!
+//! A top-level object whose first key is `Records` holding an array (the
+//! CloudTrail file shape, `{"Records": [ ... ]}`) is not one record: the
+//! scanner descends into the array and each element is a record of its
+//! own, with the element's line. Keys after the array are skipped with an
+//! error; keys before it make the object an ordinary record.
 
 use std::io::{self, BufRead};
 
@@ -26,6 +32,23 @@ struct Record {
     oversized: bool,
     /// The scanner cut the record short (truncated input).
     truncated: bool,
+    /// Not a record: keys after a `Records` array that were skipped.
+    skipped_tail: bool,
+}
+
+/// Where the scanner is relative to a `{"Records": [ ... ]}` wrapper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wrapper {
+    None,
+    /// Inside the array: its elements are the records.
+    Records,
+    /// After the array, skipping to the wrapper's closing brace.
+    Tail {
+        depth: usize,
+        in_string: bool,
+        escaped: bool,
+        extra: Option<(u64, u64)>,
+    },
 }
 
 /// Splits a byte stream into top-level JSON records.
@@ -38,12 +61,22 @@ struct Scanner<R> {
     at_line_start: bool,
     /// Inside a top-level array whose elements are the records.
     in_array: bool,
+    wrapper: Wrapper,
     done: bool,
 }
 
 impl<R: BufRead> Scanner<R> {
     fn new(input: R, max_len: usize) -> Self {
-        Self { input, max_len, line: 1, column: 0, at_line_start: true, in_array: false, done: false }
+        Self {
+            input,
+            max_len,
+            line: 1,
+            column: 0,
+            at_line_start: true,
+            in_array: false,
+            wrapper: Wrapper::None,
+            done: false,
+        }
     }
 
     fn next_record(&mut self) -> io::Result<Option<Record>> {
@@ -71,6 +104,13 @@ impl<R: BufRead> Scanner<R> {
                 self.at_line_start = byte == b'\n';
                 let column = self.column + 1;
                 self.column = if byte == b'\n' { 0 } else { column };
+                if let Wrapper::Tail { .. } = self.wrapper {
+                    if let Some(skipped) = tail(&mut self.wrapper, &mut self.line, byte, column) {
+                        self.input.consume(used);
+                        return Ok(Some(skipped));
+                    }
+                    continue;
+                }
                 let Some(rec) = record.as_mut() else {
                     // Between records.
                     match byte {
@@ -79,7 +119,13 @@ impl<R: BufRead> Scanner<R> {
                         b'[' if !self.in_array => {
                             self.in_array = true;
                         }
-                        b']' if self.in_array => self.in_array = false,
+                        b']' if self.in_array => {
+                            self.in_array = false;
+                            if self.wrapper == Wrapper::Records {
+                                self.wrapper =
+                                    Wrapper::Tail { depth: 0, in_string: false, escaped: false, extra: None };
+                            }
+                        }
                         _ => {
                             let mut r = Record {
                                 bytes: Vec::new(),
@@ -87,6 +133,7 @@ impl<R: BufRead> Scanner<R> {
                                 column,
                                 oversized: false,
                                 truncated: false,
+                                skipped_tail: false,
                             };
                             push(&mut r, byte, self.max_len);
                             match byte {
@@ -150,7 +197,16 @@ impl<R: BufRead> Scanner<R> {
                 push(rec, byte, self.max_len);
                 match byte {
                     b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        if depth == 2 && !self.in_array && opens_records(&rec.bytes) {
+                            // `{"Records": [`: the elements are the records.
+                            record = None;
+                            depth = 0;
+                            self.in_array = true;
+                            self.wrapper = Wrapper::Records;
+                        }
+                    }
                     b'}' | b']' => {
                         depth -= 1;
                         if depth == 0 {
@@ -164,6 +220,64 @@ impl<R: BufRead> Scanner<R> {
             self.input.consume(used);
         }
     }
+}
+
+/// One byte after a `Records` array: skips to the wrapper's closing brace;
+/// returns an error record there if anything was skipped.
+fn tail(wrapper: &mut Wrapper, line: &mut u64, byte: u8, column: u64) -> Option<Record> {
+    let Wrapper::Tail { mut depth, mut in_string, mut escaped, mut extra } = *wrapper else {
+        return None;
+    };
+    if byte == b'\n' {
+        *line += 1;
+    }
+    let mut closed = false;
+    if in_string {
+        if escaped {
+            escaped = false;
+        } else if byte == b'\\' {
+            escaped = true;
+        } else if byte == b'"' {
+            in_string = false;
+        }
+    } else {
+        match byte {
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => {}
+            b'}' if depth == 0 => closed = true,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            other => {
+                extra.get_or_insert((*line, column));
+                match other {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    if !closed {
+        *wrapper = Wrapper::Tail { depth, in_string, escaped, extra };
+        return None;
+    }
+    *wrapper = Wrapper::None;
+    let (line, column) = extra?;
+    Some(Record { bytes: Vec::new(), line, column, oversized: false, truncated: false, skipped_tail: true })
+}
+
+/// True when `bytes` are exactly `{ "Records" : [` (any whitespace).
+fn opens_records(bytes: &[u8]) -> bool {
+    if bytes.len() > 256 {
+        return false;
+    }
+    let mut rest = bytes;
+    for token in [&b"{"[..], b"\"Records\"", b":", b"["] {
+        rest = rest.trim_ascii_start();
+        match rest.strip_prefix(token) {
+            Some(after) => rest = after,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 fn push(record: &mut Record, byte: u8, max_len: usize) {
@@ -203,6 +317,9 @@ impl<R: BufRead> Iterator for JsonReader<R> {
         };
         let location = Location::Line(record.line);
         let error = |message: String| Some(Err(ReadError::new(&self.ctx.source, Some(location), message)));
+        if record.skipped_tail {
+            return error("keys after the `Records` array skipped".into());
+        }
         if record.oversized {
             return error(format!("JSON record longer than {} bytes skipped", self.ctx.options.max_line_bytes));
         }
@@ -288,6 +405,29 @@ mod tests {
         let got = read("{\n  \"a\": {\n    \"b\": 1\n{\"z\":0}\n");
         assert_eq!(got[0], Err((1, "truncated JSON record: EOF while parsing an object at line 4 column 0".into())));
         assert_eq!(got[1], Ok((4, r#"{"z":0}"#.into())));
+    }
+
+    #[test]
+    fn records_wrappers_yield_their_elements() {
+        let got = read("{\"Records\": [\n {\"a\": 1},\n {\"a\": [2]}\n]}\n{\"b\":3}\n");
+        assert_eq!(got, vec![Ok((2, r#"{"a":1}"#.into())), Ok((3, r#"{"a":2}"#.into())), Ok((5, r#"{"b":3}"#.into()))]);
+        let got = read("\u{feff}{\n  \"Records\" :\n  [ ]\n}\n");
+        assert_eq!(got, vec![]);
+        // Keys before the array: an ordinary record. Keys after: skipped.
+        let got = read("{\"x\":0,\"Records\":[{\"a\":1}]}\n");
+        assert_eq!(got, vec![Ok((1, r#"{"x":0,"Records.a":1}"#.into()))]);
+        let got = read("{\"Records\":[{\"a\":1}],\n \"next\": {\"}\": [1]}}\n{\"b\":2}\n");
+        assert_eq!(
+            got,
+            vec![
+                Ok((1, r#"{"a":1}"#.into())),
+                Err((2, "keys after the `Records` array skipped".into())),
+                Ok((3, r#"{"b":2}"#.into()))
+            ]
+        );
+        // Only a top-level object descends; an element named Records does not.
+        let got = read("[{\"Records\":[{\"a\":1}]}]");
+        assert_eq!(got, vec![Ok((1, r#"{"Records.a":1}"#.into()))]);
     }
 
     #[test]

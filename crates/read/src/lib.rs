@@ -6,19 +6,26 @@
 //! becomes a [`ReadError`] naming the source and position, and the reader
 //! goes on with the next one.
 
+pub mod auditd;
 pub mod auth;
+pub mod cef;
+pub mod cloud;
 mod context;
 pub mod csv;
 mod error;
 pub mod evtx;
 mod flat;
+pub mod journald;
 pub mod json;
+pub mod kv;
 pub mod lines;
 pub mod sniff;
 pub mod source;
 pub mod syslog;
 mod time;
+pub mod web;
 mod windows;
+pub mod zeek;
 
 pub use context::{ReadOptions, SourceContext};
 pub use error::{ReadError, ReadResult};

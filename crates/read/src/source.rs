@@ -9,11 +9,17 @@ use std::sync::Arc;
 
 use ferret_model::{FieldNames, Location, Timestamp};
 
+use crate::auditd::AuditdReader;
+use crate::cef::CefReader;
 use crate::csv::CsvReader;
 use crate::evtx::EvtxReader;
+use crate::journald::JournalExportReader;
 use crate::json::JsonReader;
+use crate::kv::KvReader;
 use crate::sniff::{Format, SNIFF_BYTES, sniff};
 use crate::syslog::SyslogReader;
+use crate::web::WebReader;
+use crate::zeek::ZeekReader;
 use crate::{ReadError, ReadOptions, ReadResult, SourceContext};
 
 /// Archives inside archives are followed this deep, no deeper.
@@ -159,6 +165,14 @@ impl Opener<'_> {
             Ok(Format::Empty) => visitor.stream(&name, Format::Empty, &mut std::iter::empty()),
             Ok(Format::Json) => visitor.stream(&name, Format::Json, &mut JsonReader::new(input, ctx())),
             Ok(Format::Syslog) => visitor.stream(&name, Format::Syslog, &mut SyslogReader::new(input, ctx())),
+            Ok(Format::Auditd) => visitor.stream(&name, Format::Auditd, &mut AuditdReader::new(input, ctx())),
+            Ok(Format::JournalExport) => {
+                visitor.stream(&name, Format::JournalExport, &mut JournalExportReader::new(input, ctx()))
+            }
+            Ok(Format::Web) => visitor.stream(&name, Format::Web, &mut WebReader::new(input, ctx())),
+            Ok(Format::Zeek) => visitor.stream(&name, Format::Zeek, &mut ZeekReader::new(input, ctx())),
+            Ok(Format::Cef) => visitor.stream(&name, Format::Cef, &mut CefReader::new(input, ctx())),
+            Ok(Format::Kv) => visitor.stream(&name, Format::Kv, &mut KvReader::new(input, ctx())),
             Ok(format @ Format::Csv { delimiter }) => {
                 visitor.stream(&name, format, &mut CsvReader::new(input, delimiter, ctx()))
             }

@@ -44,13 +44,13 @@ use crate::{ReadError, ReadResult, SourceContext, auth};
 use parse::{Parsed, Stamp, parse};
 
 /// RFC 5424 §6.2.1 facility codes, named as rsyslog names them.
-const FACILITIES: [&str; 24] = [
+pub(crate) const FACILITIES: [&str; 24] = [
     "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
     "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 ];
 
 /// RFC 5424 §6.2.1 severities, named as `<syslog.h>` names them.
-const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+pub(crate) const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
 /// How far back (in months) the month must jump between two consecutive
 /// lines before it counts as a New Year rollover rather than disorder.

@@ -1,7 +1,8 @@
 //! Property tests for the text readers and the sniffer.
 //!
-//! * Hostile input: any bytes through the JSON, syslog and CSV readers and
-//!   `sniff` never panic, and every error (and every event) names its source.
+//! * Hostile input: any bytes through the JSON, syslog, auditd, journal
+//!   export and CSV readers and `sniff` never panic, and every error (and
+//!   every event) names its source.
 //! * JSON Lines: N generated objects (strings with escapes, quotes, braces
 //!   and any Unicode) are exactly N events on lines 1..N.
 //! * Syslog: RFC 3339-stamped lines built from random valid parts give back
@@ -10,7 +11,9 @@
 use std::sync::Arc;
 
 use ferret_model::{Event, FieldNames, Location, Timestamp, Value};
+use ferret_read::auditd::AuditdReader;
 use ferret_read::csv::CsvReader;
+use ferret_read::journald::JournalExportReader;
 use ferret_read::json::JsonReader;
 use ferret_read::sniff::sniff;
 use ferret_read::syslog::SyslogReader;
@@ -92,6 +95,17 @@ const FRAGMENTS: &[&str] = &[
     "ElfFile\0",
     "PK\x03\x04",
     "\x1f\u{8b}",
+    "type=SYSCALL msg=audit(1700000000.123:45): ",
+    "type=EXECVE ",
+    "msg=audit(1700000000.1:7):",
+    "a1=2F746D70 ",
+    "a1[0]=",
+    "msg='op=x ",
+    "\u{1d}UID=\"root\" ",
+    "__CURSOR=s\n",
+    "MESSAGE\n",
+    "\u{5}\0\0\0\0\0\0\0",
+    "{\"Records\": [",
 ];
 
 fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -202,6 +216,8 @@ proptest! {
         let _ = sniff(&bytes);
         check_sources("json", JsonReader::new(&bytes[..], context(&names, limit)))?;
         check_sources("syslog", SyslogReader::new(&bytes[..], context(&names, limit)))?;
+        check_sources("auditd", AuditdReader::new(&bytes[..], context(&names, limit)))?;
+        check_sources("journal", JournalExportReader::new(&bytes[..], context(&names, limit)))?;
         for delimiter in [b',', b'\t', b';'] {
             check_sources("csv", CsvReader::new(&bytes[..], delimiter, context(&names, limit)))?;
         }
@@ -213,6 +229,8 @@ proptest! {
         let _ = sniff(&bytes);
         check_sources("json", JsonReader::new(&bytes[..], context(&names, 64)))?;
         check_sources("syslog", SyslogReader::new(&bytes[..], context(&names, 64)))?;
+        check_sources("auditd", AuditdReader::new(&bytes[..], context(&names, 64)))?;
+        check_sources("journal", JournalExportReader::new(&bytes[..], context(&names, 64)))?;
         check_sources("csv", CsvReader::new(&bytes[..], b',', context(&names, 64)))?;
     }
 
