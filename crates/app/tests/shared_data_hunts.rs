@@ -198,3 +198,76 @@ fn prefilter_changes_nothing_but_speed() {
     }
     assert_eq!(compare.events, 8255 + 4000);
 }
+
+/// Every file of Stratus Red Team's CloudTrail captures is named after the
+/// technique it detonated; these SigmaHQ AWS rules must fire on the file
+/// of their technique (verified by reading the records).
+const CLOUDTRAIL: &[(&str, &str)] = &[
+    ("aws.defense-evasion.cloudtrail-delete.json", "AWS CloudTrail Important Change"),
+    ("aws.defense-evasion.cloudtrail-stop.json", "AWS CloudTrail Important Change"),
+    ("aws.defense-evasion.vpc-remove-flow-logs.json", "AWS VPC Flow Logs Deleted"),
+    ("aws.initial-access.console-login-without-mfa.json", "AWS Successful Console Login Without MFA"),
+    ("aws.exfiltration.ec2-share-ebs-snapshot.json", "AWS Snapshot Backup Exfiltration"),
+    ("aws.exfiltration.ec2-security-group-open-port-22-ingress.json", "Ingress/Egress Security Group Modification"),
+    ("aws.persistence.lambda-layer-extension.json", "AWS New Lambda Layer Attached"),
+    ("aws.persistence.iam-backdoor-user.json", "AWS IAM Backdoor Users Keys"),
+    ("aws.privilege-escalation.iam-update-user-login-profile.json", "AWS User Login Profile Was Modified"),
+    ("aws.execution.ssm-send-command.json", "Potential Malicious Usage of CloudTrail System Manager"),
+];
+
+fn corpus_hunt(inputs: Vec<PathBuf>, data: &std::path::Path) -> (ferret_app::HuntSummary, Vec<ferret_model::Alert>) {
+    let sigma = data.join("sigma");
+    run(&HuntConfig {
+        inputs,
+        rule_paths: vec![sigma.join("rules"), sigma.join("rules-emerging-threats"), sigma.join("rules-threat-hunting")],
+        builtin_rules: true,
+        ..HuntConfig::default()
+    })
+}
+
+fn titles_by_file(alerts: &[ferret_model::Alert]) -> BTreeSet<(String, String)> {
+    alerts
+        .iter()
+        .map(|a| (a.provenance.source.rsplit('/').next().unwrap_or_default().to_owned(), a.rule.title.clone()))
+        .collect()
+}
+
+#[test]
+fn sigma_aws_rules_over_cloudtrail() {
+    let Some(data) = common::shared_data() else { return };
+    let (summary, alerts) = corpus_hunt(vec![data.join("cloudtrail")], &data);
+    assert_eq!((summary.events, summary.records_skipped), (310, 0));
+    let hits = titles_by_file(&alerts);
+    for (file, title) in CLOUDTRAIL {
+        assert!(hits.contains(&((*file).to_owned(), (*title).to_owned())), "{title} should fire on {file}");
+    }
+}
+
+#[test]
+fn zeek_and_web_logs_hunt_without_errors() {
+    let Some(data) = common::shared_data() else { return };
+    let (summary, alerts) = corpus_hunt(vec![data.join("zeek"), data.join("web")], &data);
+    // Only the deliberately corrupt gzip loses anything: its last line.
+    assert_eq!(summary.records_skipped, 1);
+    assert!(summary.events > 2668 + 13456 - 1);
+    // dns.log has three answers with the Z bit set (`Z: 1`, verified with
+    // `grep -c` on the z column).
+    let z = alerts.iter().filter(|a| a.rule.title == "Suspicious DNS Z Flag Bit Set").count();
+    assert_eq!(z, 3);
+    // The web logs are a web server's, not a proxy's: proxy rules stay off.
+    assert!(alerts.iter().all(|a| !a.rule.source.contains("/proxy/")));
+}
+
+#[test]
+fn windows_json_and_evtx_agree_on_the_same_technique() {
+    let Some(data) = common::shared_data() else { return };
+    // DCSync: Security 4662 with the replication GUIDs by a user account,
+    // in EVTX (EVTX-ATTACK-SAMPLES) and as agent JSON (OTRF).
+    let (_, json_alerts) =
+        corpus_hunt(vec![data.join("windows-json/covenant_dcsync_dcerpc_drsuapi_DsGetNCChanges.zip")], &data);
+    let (_, evtx_alerts) =
+        corpus_hunt(vec![data.join("evtx-attack-samples/Credential Access/CA_DCSync_4662.evtx")], &data);
+    let dcsync = "17d619c1-e020-4347-957e-1d1207455c93";
+    assert!(json_alerts.iter().any(|a| a.rule.id == dcsync));
+    assert!(evtx_alerts.iter().any(|a| a.rule.id == dcsync));
+}
