@@ -287,3 +287,32 @@ fn rules_test_runs_regression_samples() {
         .success()
         .stdout(predicate::str::is_match(r"(?m)^[1-9][0-9]* passed, 0 failed, [0-9]+ skipped$").unwrap());
 }
+
+#[test]
+fn an_evidence_bundle_is_read_in_one_go() {
+    // A triage collector's .tar.gz: logs of several formats, a nested zip,
+    // and a file in no format ferret reads, which is listed, not skipped.
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("triage.tar.gz");
+    let gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    let mut add = |name: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, bytes).unwrap();
+    };
+    add("web-01/var/log/auth.log", &std::fs::read(repo().join("examples/web-01/auth.log")).unwrap());
+    add("ws-07/security.jsonl", &std::fs::read(repo().join("examples/ws-07/security.jsonl")).unwrap());
+    add("collector/notes.txt", b"collected by the night shift\nno chain of custody yet\n");
+    tar.into_inner().unwrap().finish().unwrap();
+    let out = ferret().args(["hunt", "-f", "jsonl"]).arg(&path).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("triage.tar.gz!web-01/var/log/auth.log"), "{stdout}");
+    assert!(stdout.contains("Security Event Log Cleared"));
+    assert!(stderr.contains("triage.tar.gz!collector/notes.txt: offset 0: unrecognised text format"), "{stderr}");
+    assert!(stderr.contains("(2 streams: 1 json, 1 syslog)"), "{stderr}");
+}

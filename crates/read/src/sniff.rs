@@ -35,6 +35,8 @@ pub enum Format {
     Kv,
     Gzip,
     Zip,
+    /// A tar archive (a triage collector's bundle), read member by member.
+    Tar,
     /// Nothing in it: not an error, just no events.
     Empty,
 }
@@ -54,6 +56,7 @@ impl fmt::Display for Format {
             Format::Kv => "kv",
             Format::Gzip => "gzip",
             Format::Zip => "zip",
+            Format::Tar => "tar",
             Format::Empty => "empty",
         })
     }
@@ -70,6 +73,10 @@ pub fn sniff(head: &[u8]) -> Result<Format, String> {
     }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         return Ok(Format::Zip);
+    }
+    // POSIX and GNU tar: "ustar" at offset 257 of the first header.
+    if head.get(257..262) == Some(b"ustar") {
+        return Ok(Format::Tar);
     }
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     if head.iter().all(u8::is_ascii_whitespace) {

@@ -152,7 +152,7 @@ impl Opener<'_> {
         &self,
         name: Arc<str>,
         modified: Option<Timestamp>,
-        mut input: Box<dyn BufRead + Send + '_>,
+        mut input: Box<dyn BufRead + '_>,
         depth: usize,
         visitor: &mut dyn StreamVisitor,
     ) {
@@ -183,6 +183,7 @@ impl Opener<'_> {
                 let inner = BufReader::with_capacity(SNIFF_BYTES, body);
                 self.stream(name, modified, Box::new(inner), depth + 1, visitor)
             }
+            Ok(Format::Tar) if depth < MAX_NESTING => self.tar(name, input, depth, visitor),
             // EVTX and zip need seeking: spill to an anonymous temporary
             // file (bounded by the decompression cap), never to memory.
             Ok(Format::Evtx | Format::Zip) if depth < MAX_NESTING => {
@@ -217,6 +218,34 @@ impl Opener<'_> {
             let capped = Capped::new(member, self.options.max_decompressed_bytes);
             let reader = BufReader::with_capacity(SNIFF_BYTES, capped);
             self.stream(member_name, None, Box::new(reader), depth + 1, visitor);
+        }
+    }
+}
+
+impl Opener<'_> {
+    /// Tar members are read in place, one after the other: a tar archive
+    /// (or a .tar.gz) is a stream, nothing is spilled.
+    fn tar(&self, name: Arc<str>, input: Box<dyn BufRead + '_>, depth: usize, visitor: &mut dyn StreamVisitor) {
+        let mut archive = tar::Archive::new(input);
+        let entries = match archive.entries() {
+            Ok(entries) => entries,
+            Err(e) => return visitor.unreadable(ReadError::new(&name, None, format!("unreadable tar: {e}"))),
+        };
+        for (index, entry) in entries.enumerate() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    // A broken header loses the rest of the archive.
+                    return visitor.unreadable(ReadError::new(&name, None, format!("tar member {index}: {e}")));
+                }
+            };
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let inner = entry.path().map_or_else(|_| format!("member {index}"), |p| p.display().to_string());
+            let member_name: Arc<str> = format!("{name}!{inner}").into();
+            let capped = Capped::new(entry, self.options.max_decompressed_bytes);
+            self.stream(member_name, None, Box::new(BufReader::with_capacity(SNIFF_BYTES, capped)), depth + 1, visitor);
         }
     }
 }

@@ -80,13 +80,35 @@ fn whole_corpus_loads_and_every_skip_is_explained() {
     // by a reader (routed) or reported as unsupported: none falls back to
     // generic JSON/CSV matching.
     let families = [
-        "linux", "aws", "azure", "gcp", "okta", "m365", "github", "kubernetes", "bitbucket", "onelogin", "zeek", "cisco",
-        "juniper", "huawei", "fortigate", "fortios", "paloalto", "webserver", "proxy", "dns", "firewall", "macos",
+        "linux",
+        "aws",
+        "azure",
+        "gcp",
+        "okta",
+        "m365",
+        "github",
+        "kubernetes",
+        "bitbucket",
+        "onelogin",
+        "zeek",
+        "cisco",
+        "juniper",
+        "huawei",
+        "fortigate",
+        "fortios",
+        "paloalto",
+        "webserver",
+        "proxy",
+        "dns",
+        "firewall",
+        "macos",
     ];
     let generic: Vec<_> = diags
         .iter()
         .filter(|d| d.code == Code::UnmappedLogsource)
-        .filter(|d| families.iter().any(|f| d.message.contains(&format!(": {f}")) || d.message.contains(&format!(": {f},"))))
+        .filter(|d| {
+            families.iter().any(|f| d.message.contains(&format!(": {f}")) || d.message.contains(&format!(": {f},")))
+        })
         .collect();
     assert!(generic.is_empty(), "{generic:#?}");
 }
