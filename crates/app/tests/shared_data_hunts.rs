@@ -271,3 +271,20 @@ fn windows_json_and_evtx_agree_on_the_same_technique() {
     assert!(json_alerts.iter().any(|a| a.rule.id == dcsync));
     assert!(evtx_alerts.iter().any(|a| a.rule.id == dcsync));
 }
+
+#[test]
+fn linux_process_creation_rules_run_on_auditd_execve_records() {
+    let Some(data) = common::shared_data() else { return };
+    // The hand-made audit sample: curl run as root (SYSCALL + EXECVE with a
+    // hex-encoded argument).
+    let sample = common::repo_root().join("crates/read/tests/samples/audit.log");
+    let (_, alerts) = run(&HuntConfig {
+        inputs: vec![sample],
+        rule_paths: vec![data.join("sigma/rules/linux")],
+        ..HuntConfig::default()
+    });
+    let curl =
+        alerts.iter().find(|a| a.rule.id == "ea34fb97-e2c4-4afb-810f-785e4459b194").expect("Curl Usage on Linux");
+    assert_eq!(curl.provenance.location, ferret_model::Location::Line(2), "the EXECVE record");
+    assert!(curl.matched.iter().any(|m| m.field == "Image" && m.value == "/usr/bin/curl"), "{:?}", curl.matched);
+}

@@ -243,10 +243,10 @@ impl Mappings {
             match key {
                 None => Ok(None),
                 Some(k) => table.get(k).cloned().map(Some).ok_or_else(|| {
-                    RouteProblem::Unsupported(format!(
-                        "no mapping for '{k}' on {}",
-                        logsource.product.as_deref().unwrap_or("?")
-                    ))
+                    RouteProblem::Unsupported(match logsource.product.as_deref() {
+                        Some(product) => format!("no reader or mapping for '{k}' on {product}"),
+                        None => format!("no reader or mapping for '{k}' logs"),
+                    })
                 }),
             }
         };

@@ -165,6 +165,18 @@ impl RuleSet {
         &self.names
     }
 
+    /// The kinds of event (EVTX, syslog, web, cloud...) rule `index` runs on.
+    pub fn event_kinds(&self, index: usize) -> Vec<SourceKind> {
+        let mut kinds: Vec<SourceKind> = self
+            .index
+            .iter()
+            .filter(|(_, by_key)| by_key.values().any(|rules| rules.iter().any(|(r, _)| *r == index)))
+            .map(|(kind, _)| *kind)
+            .collect();
+        kinds.sort();
+        kinds
+    }
+
     /// (rules the literal prefilter can skip, distinct needles).
     pub fn prefilter_stats(&self) -> (usize, usize) {
         (self.prefilter.filtered_rules(), self.prefilter.needles())

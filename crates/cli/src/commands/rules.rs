@@ -54,6 +54,10 @@ pub struct CheckArgs {
     /// Logsource mappings and placeholder values on top of the built-in ones.
     #[arg(long, value_name = "FILE")]
     mappings: Option<PathBuf>,
+    /// List every logsource: how many rules run on it and which events
+    /// serve it, or why none can.
+    #[arg(long)]
+    logsources: bool,
 }
 
 pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
@@ -114,6 +118,9 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
             for d in &diags {
                 *by_code.entry((d.code.as_str(), d.code.name())).or_default() += 1;
             }
+            if args.logsources {
+                print_logsources(&set, &diags);
+            }
             println!("{} rules loaded, {} errors, {} warnings", set.len(), errors, diags.len() - errors);
             for ((code, name), n) in by_code {
                 println!("  {code} {name:<24} {n}");
@@ -121,4 +128,30 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(if errors > 0 { Outcome::Failed } else { Outcome::Ok })
+}
+
+/// One line per logsource: the rules that run and the event kinds serving
+/// them, or the rules that cannot run and why.
+fn print_logsources(set: &ferret_sigma::RuleSet, diags: &[ferret_sigma::Diagnostic]) {
+    let mut served: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for (i, rule) in set.rules().enumerate() {
+        let kinds: Vec<&str> = set.event_kinds(i).iter().map(|k| k.as_str()).collect();
+        let entry = served.entry(rule.logsource.to_string()).or_insert((0, kinds.join(", ")));
+        entry.0 += 1;
+    }
+    let mut unsupported: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for d in diags.iter().filter(|d| d.code == ferret_sigma::Code::UnsupportedLogsource) {
+        let (logsource, reason) = d.message.split_once(" cannot be served: ").unwrap_or((&d.message, ""));
+        let logsource = logsource.trim_start_matches("logsource ").to_owned();
+        let entry = unsupported.entry(logsource).or_insert((0, reason.to_owned()));
+        entry.0 += 1;
+    }
+    println!("{:<70} {:>5}  served by", "logsource", "rules");
+    for (logsource, (n, kinds)) in &served {
+        println!("{logsource:<70} {n:>5}  {kinds}");
+    }
+    for (logsource, (n, reason)) in &unsupported {
+        println!("{logsource:<70} {n:>5}  unsupported: {reason}");
+    }
+    println!();
 }
