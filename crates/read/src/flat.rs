@@ -10,6 +10,7 @@ use crate::windows::{flatten_event, scalar};
 /// Fields, in order of preference, that hold a generic record's time.
 const TIME_FIELDS: &[&str] = &[
     "@timestamp",
+    "_time",
     "timestamp",
     "EventTime",
     "TimeCreated",
@@ -98,6 +99,14 @@ pub fn finish_flat(event: &mut Event, fields: &mut FieldCache) {
     let winlog = fields.intern("winlog.event_id");
     if event.has(winlog) {
         alias_winlogbeat(event, fields);
+    }
+    // Splunk's Windows event exports: EventCode, LogName, ComputerName.
+    let event_code = fields.intern("EventCode");
+    let log_name = fields.intern("LogName");
+    if event.has(event_code) && event.has(log_name) {
+        alias(event, fields, "EventCode", "EventID");
+        alias(event, fields, "LogName", "Channel");
+        alias(event, fields, "ComputerName", "Computer");
     }
     let event_id = fields.intern("EventID");
     let channel = fields.intern("Channel");
