@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use ferret_model::{Alert, AlertRule, AlertSink, Event, FieldNames, Level, MatchedField, attack_techniques};
 use ferret_read::{Input, ReadError, ReadOptions, ReadResult, StreamVisitor, expand_inputs, read_input};
 use ferret_sigma::{Diagnostic, Mappings, Match, RuleSet, RuleSource, Scanner, Severity};
-use rayon::prelude::*;
 
 use crate::host::host_of;
+use crate::ordered::run_ordered;
 use crate::rules::{builtin_sources, read_rule_paths};
 
 /// What to hunt in and with.
@@ -149,33 +149,30 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     summary.files = inputs.len();
     progress.inputs(inputs.len());
 
-    // Inputs are read in parallel a window at a time and their alerts
-    // written in input order: output streams (memory holds one window's
-    // alerts, not the run's) and is the same whatever the thread count.
-    let window = rayon::current_num_threads().max(1) * 8;
-    for batch in inputs.chunks(window) {
-        let results: Vec<FileResult> = batch
-            .par_iter()
-            .map(|input| {
-                let result = hunt_input(input, &rules, &names, config, progress);
-                progress.input_done(&input.name(), result.events);
-                result
-            })
-            .collect();
-        for result in results {
-            summary.streams += result.streams;
-            summary.events += result.events;
-            summary.records_skipped += result.records_skipped;
-            summary.unreadable.extend(result.unreadable);
-            for (format, n) in result.formats {
-                *summary.formats.entry(format).or_default() += n;
-            }
-            for alert in &result.alerts {
-                *summary.alerts_by_level.entry(alert.rule.level).or_default() += 1;
-                sink.alert(alert)?;
-            }
+    // Inputs are read in parallel and their alerts written in input order
+    // as each input is next (see `ordered`): output streams, memory holds
+    // a window of inputs' alerts, and the output is the same whatever the
+    // thread count.
+    let window = rayon::current_num_threads().max(1) * 4;
+    let work = |input: &Input| {
+        let result = hunt_input(input, &rules, &names, config, progress);
+        progress.input_done(&input.name(), result.events);
+        result
+    };
+    run_ordered(&inputs, window, work, |result: FileResult| -> std::io::Result<()> {
+        summary.streams += result.streams;
+        summary.events += result.events;
+        summary.records_skipped += result.records_skipped;
+        summary.unreadable.extend(result.unreadable);
+        for (format, n) in result.formats {
+            *summary.formats.entry(format).or_default() += n;
         }
-    }
+        for alert in &result.alerts {
+            *summary.alerts_by_level.entry(alert.rule.level).or_default() += 1;
+            sink.alert(alert)?;
+        }
+        Ok(())
+    })?;
     sink.finish()?;
     summary.elapsed = started.elapsed();
     Ok(summary)

@@ -4,6 +4,7 @@
 
 mod host;
 pub mod hunt;
+mod ordered;
 pub mod regression;
 pub mod rules;
 pub mod sinks;
