@@ -135,37 +135,18 @@ impl<R: BufRead> JournalExportReader<R> {
     /// Reads the next line into `buf` (without its newline), keeping at
     /// most one byte more than the limit. Returns the bytes consumed.
     fn read_line(&mut self) -> io::Result<usize> {
-        self.buf.clear();
         let limit = self.ctx.options.max_line_bytes;
-        let mut total = 0;
-        loop {
-            let chunk = match self.input.fill_buf() {
-                Ok(chunk) => chunk,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if chunk.is_empty() {
-                return Ok(total);
-            }
-            let (take, done) = match memchr::memchr(b'\n', chunk) {
-                Some(i) => (i + 1, true),
-                None => (chunk.len(), false),
-            };
-            let room = (limit + 1).saturating_sub(self.buf.len()).min(take);
-            self.buf.extend_from_slice(&chunk[..room]);
-            self.input.consume(take);
-            total += take;
-            if done {
-                self.line += 1;
-                if self.buf.last() == Some(&b'\n') {
-                    self.buf.pop();
-                }
-                if self.buf.last() == Some(&b'\r') {
-                    self.buf.pop();
-                }
-                return Ok(total);
-            }
+        let (total, ended) = crate::lines::read_bounded_line(&mut self.input, &mut self.buf, limit)?;
+        if ended {
+            self.line += 1;
         }
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(total)
     }
 
     /// Reads `len` bytes, counting their newlines; keeps them when `keep`.

@@ -39,33 +39,39 @@ impl<R: BufRead> Lines<R> {
         Self { input, max_len, number: 0, offset: 0, buf: Vec::new() }
     }
 
-    /// Reads up to the next newline without letting `buf` grow past the
-    /// limit; returns the full length of the line (including the newline).
     fn read_bounded(&mut self) -> io::Result<usize> {
-        self.buf.clear();
-        let mut total = 0;
-        loop {
-            let chunk = match self.input.fill_buf() {
-                Ok(chunk) => chunk,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if chunk.is_empty() {
-                return Ok(total);
-            }
-            let (take, done) = match memchr::memchr(b'\n', chunk) {
-                Some(i) => (i + 1, true),
-                None => (chunk.len(), false),
-            };
-            if self.buf.len() <= self.max_len {
-                let room = (self.max_len + 1).saturating_sub(self.buf.len()).min(take);
-                self.buf.extend_from_slice(&chunk[..room]);
-            }
-            self.input.consume(take);
-            total += take;
-            if done {
-                return Ok(total);
-            }
+        read_bounded_line(&mut self.input, &mut self.buf, self.max_len).map(|(len, _)| len)
+    }
+}
+
+/// Reads up to the next newline into `buf` (cleared first) without letting
+/// it grow past `max_len + 1` bytes; returns the full length of the line as
+/// consumed (including the newline, 0 at the end of the input) and whether
+/// it ended with a newline (the newline may be past what `buf` kept).
+pub fn read_bounded_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>, max_len: usize) -> io::Result<(usize, bool)> {
+    buf.clear();
+    let mut total = 0;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((total, false));
+        }
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if buf.len() <= max_len {
+            let room = (max_len + 1).saturating_sub(buf.len()).min(take);
+            buf.extend_from_slice(&chunk[..room]);
+        }
+        input.consume(take);
+        total += take;
+        if done {
+            return Ok((total, true));
         }
     }
 }
