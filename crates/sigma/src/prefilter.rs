@@ -29,6 +29,8 @@ pub(crate) struct Prefilter {
     automaton: Option<AhoCorasick>,
     /// Per rule: the needle ids one of which must be seen, or `None`.
     rules: Vec<Option<Vec<u32>>>,
+    /// Per needle: the rules it can unlock.
+    postings: Vec<Vec<u32>>,
     needles: usize,
 }
 
@@ -36,7 +38,7 @@ impl Prefilter {
     pub(crate) fn build<'a>(detections: impl Iterator<Item = &'a Detection>) -> Prefilter {
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut patterns: Vec<String> = Vec::new();
-        let rules = detections
+        let rules: Vec<Option<Vec<u32>>> = detections
             .map(|d| {
                 let need = expr_need(&d.condition, &d.searches)?;
                 Some(
@@ -57,7 +59,33 @@ impl Prefilter {
                 .build(&patterns)
                 .expect("needles build an automaton")
         });
-        Prefilter { automaton, rules, needles: patterns.len() }
+        let mut postings = vec![Vec::new(); patterns.len()];
+        for (rule, needles) in rules.iter().enumerate() {
+            for &n in needles.iter().flatten() {
+                postings[n as usize].push(rule as u32);
+            }
+        }
+        Prefilter { automaton, rules, postings, needles: patterns.len() }
+    }
+
+    /// Does rule `rule` have a literal requirement at all?
+    pub(crate) fn gates(&self, rule: usize) -> bool {
+        self.rules[rule].is_some()
+    }
+
+    /// The rules the needles in `seen` unlock, sorted and distinct.
+    pub(crate) fn unlocked(&self, seen: &Seen, out: &mut Vec<u32>) {
+        out.clear();
+        for &word in &seen.set {
+            let mut bits = seen.bits[word];
+            while bits != 0 {
+                let needle = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                out.extend_from_slice(&self.postings[needle]);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
     }
 
     pub(crate) fn needles(&self) -> usize {
@@ -77,20 +105,13 @@ impl Prefilter {
             seen.set(m.pattern().as_usize());
         }
     }
-
-    /// Can rule `rule` match, given the needles seen?
-    pub(crate) fn may_match(&self, rule: usize, seen: &Seen) -> bool {
-        match &self.rules[rule] {
-            None => true,
-            Some(needles) => needles.iter().any(|&n| seen.get(n as usize)),
-        }
-    }
 }
 
 /// The needles seen in the current event, as a bitset cleared per event.
 #[derive(Default)]
 pub(crate) struct Seen {
     bits: Vec<u64>,
+    /// The words of `bits` that are not zero.
     set: Vec<usize>,
 }
 
@@ -99,21 +120,17 @@ impl Seen {
         if self.bits.len() * 64 < needles {
             self.bits.resize(needles.div_ceil(64), 0);
         }
-        for i in self.set.drain(..) {
-            self.bits[i / 64] = 0;
+        for word in self.set.drain(..) {
+            self.bits[word] = 0;
         }
     }
 
     fn set(&mut self, i: usize) {
         let word = &mut self.bits[i / 64];
         if *word == 0 {
-            self.set.push(i);
+            self.set.push(i / 64);
         }
         *word |= 1 << (i % 64);
-    }
-
-    fn get(&self, i: usize) -> bool {
-        self.bits[i / 64] & (1 << (i % 64)) != 0
     }
 }
 

@@ -68,12 +68,20 @@ pub(crate) struct CompiledRoute {
     /// No check is left once the index has matched channel and EventID:
     /// no `and` selectors, providers or extra fields (most rules).
     pub(crate) trivial: bool,
+    /// The event kinds the rule is filed under.
+    pub(crate) kinds: Vec<SourceKind>,
 }
 
 impl CompiledRoute {
-    pub(crate) fn new(selectors: Vec<CompiledSelector>, and: Vec<CompiledSelector>) -> Self {
+    pub(crate) fn new(selectors: Vec<CompiledSelector>, and: Vec<CompiledSelector>, kinds: Vec<SourceKind>) -> Self {
         let trivial = and.is_empty() && selectors.iter().all(|s| s.providers.is_empty() && s.fields.is_empty());
-        CompiledRoute { selectors, and, trivial }
+        CompiledRoute { selectors, and, trivial, kinds }
+    }
+
+    /// Does reading through `selector` need value transforms (so the
+    /// literal prefilter, which sees raw values, cannot decide)?
+    pub(crate) fn transforms_via(&self, selector: u16) -> bool {
+        self.selectors.get(selector as usize).and_then(|s| s.view.as_ref()).is_some_and(|v| v.transforms)
     }
 }
 

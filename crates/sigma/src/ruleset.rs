@@ -34,6 +34,8 @@ pub struct RuleSet {
     /// By event kind, then by (lowercase channel or program, EventID);
     /// `None` holds rules that accept any.
     pub(crate) index: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
+    /// The same, for rules the prefilter cannot gate (see `compile`).
+    pub(crate) ungated: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
     pub(crate) keys: KeyFields,
     pub(crate) prefilter: Prefilter,
 }
@@ -135,14 +137,37 @@ impl RuleSet {
                 }
             }
             let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, &names)).collect();
-            routed.push(Routed { route: CompiledRoute::new(compile(&route.selectors), compile(&route.and)), rule });
+            routed.push(Routed {
+                route: CompiledRoute::new(compile(&route.selectors), compile(&route.and), route.kinds.clone()),
+                rule,
+            });
         }
         // Sorted by (rule, selector): the scanner merges these lists.
         for list in index.values_mut().flat_map(|by_key| by_key.values_mut()) {
             list.sort_unstable();
         }
         let prefilter = Prefilter::build(routed.iter().map(|r| &r.rule.detection));
-        (RuleSet { rules: routed, names, index, keys, prefilter }, diags)
+        // What the scanner visits without the prefilter's help: rules with
+        // no literal requirement, and selectors that read through value
+        // transforms. The other rules are reached from the needles found.
+        let ungated = index
+            .iter()
+            .map(|(kind, by_key)| {
+                let by_key = by_key
+                    .iter()
+                    .map(|(key, list)| {
+                        let kept = list
+                            .iter()
+                            .copied()
+                            .filter(|&(rule, sel)| !prefilter.gates(rule) || routed[rule].route.transforms_via(sel))
+                            .collect();
+                        (key.clone(), kept)
+                    })
+                    .collect();
+                (*kind, by_key)
+            })
+            .collect();
+        (RuleSet { rules: routed, names, index, ungated, keys, prefilter }, diags)
     }
 
     pub fn len(&self) -> usize {

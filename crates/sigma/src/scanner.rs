@@ -36,6 +36,8 @@ pub struct Scanner<'r> {
     view: Option<&'r View>,
     /// The rules routing offers the current event, reused between events.
     candidates: Vec<(usize, u16)>,
+    /// Rules unlocked by the current event's needles.
+    unlocked: Vec<u32>,
     seen: Seen,
     use_prefilter: bool,
 }
@@ -52,6 +54,7 @@ impl<'r> Scanner<'r> {
             touched: Vec::new(),
             view: None,
             candidates: Vec::new(),
+            unlocked: Vec::new(),
             seen: Seen::default(),
             use_prefilter: true,
         }
@@ -65,7 +68,15 @@ impl<'r> Scanner<'r> {
 
     /// Appends to `out` every rule that matches `event`, in rule order.
     pub fn scan(&mut self, event: &Event, out: &mut Vec<Match>) {
-        let Some(by_key) = self.set.index.get(&event.kind) else { return };
+        let set = self.set;
+        if !set.index.contains_key(&event.kind) {
+            return;
+        }
+        // With the prefilter, the index only offers the rules it cannot gate;
+        // the others come from the needles the event contains.
+        let index = if self.use_prefilter { &set.ungated } else { &set.index };
+        let empty = Default::default();
+        let by_key = index.get(&event.kind).unwrap_or(&empty);
         let keys = self.keys(event);
         let routing_key = match event.kind {
             SourceKind::Windows => keys.channel.clone(),
@@ -93,28 +104,43 @@ impl<'r> Scanner<'r> {
         // the mapping's order, and evaluated once.
         let mut candidates = std::mem::take(&mut self.candidates);
         merge_sorted(&lists, &mut candidates);
+        if self.use_prefilter {
+            self.run_prefilter(event);
+            let mut unlocked = std::mem::take(&mut self.unlocked);
+            set.prefilter.unlocked(&self.seen, &mut unlocked);
+            let before = candidates.len();
+            candidates.extend(
+                unlocked
+                    .iter()
+                    .filter(|&&r| set.rules[r as usize].route.kinds.contains(&event.kind))
+                    .map(|&r| (r as usize, UNLOCKED)),
+            );
+            if candidates.len() > before {
+                candidates.sort_unstable();
+            }
+            self.unlocked = unlocked;
+        }
         let mut last_accepted = None;
-        let set = self.set;
-        let mut prefiltered = false;
         for &(index, selector) in &candidates {
             if last_accepted == Some(index) {
                 continue;
             }
             let routed = &set.rules[index];
-            self.view = match routed.route.accepts_via(selector, event, &keys) {
+            let accept = if selector == UNLOCKED {
+                // Reached through a needle: route it in full; a selector that
+                // reads through value transforms is the index's business.
+                match routed.route.accepts(event, &keys) {
+                    Accept::Yes(view) if !view.is_some_and(|v| v.transforms) => Accept::Yes(view),
+                    _ => Accept::No,
+                }
+            } else {
+                routed.route.accepts_via(selector, event, &keys)
+            };
+            self.view = match accept {
                 Accept::No => continue,
                 Accept::Yes(view) => view,
             };
             last_accepted = Some(index);
-            if self.use_prefilter && !self.view.is_some_and(|v| v.transforms) {
-                if !prefiltered {
-                    self.run_prefilter(event);
-                    prefiltered = true;
-                }
-                if !set.prefilter.may_match(index, &self.seen) {
-                    continue;
-                }
-            }
             let detection = &routed.rule.detection;
             if self.eval(&detection.condition, &detection.searches, event) {
                 let mut fields = Vec::new();
@@ -465,6 +491,10 @@ impl<'r> Scanner<'r> {
         (0..event.fields.len()).any(|i| self.pattern_at(pattern, i, event))
     }
 }
+
+/// The selector marker of a rule reached through the prefilter's needles
+/// rather than the routing index; sorts after its real selectors.
+const UNLOCKED: u16 = u16::MAX - 1;
 
 /// Merges index lists (each sorted, by rule then selector) into `out`,
 /// sorted and without duplicates: a linear merge, not a sort per event.
