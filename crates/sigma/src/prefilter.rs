@@ -7,6 +7,11 @@
 //! the event's lowercased values; a rule none of whose needles was seen is
 //! skipped without evaluating its condition.
 //!
+//! Needles are tied to the field the rule reads (`Image|endswith:
+//! '\\cmd.exe'` needs `\\cmd.exe` in `Image`, not anywhere), except for
+//! keywords, and for cloud events whose field names are matched
+//! case-insensitively.
+//!
 //! The derivation is conservative: where a rule can match without any
 //! literal (a regex, a CIDR, a number, `null`, a `not`, a field read through
 //! a value transform), it gets no requirement and is always evaluated.
@@ -15,14 +20,17 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use crate::detection::{Detection, Expr, Item, Search};
+use ferret_model::Field;
+
+use crate::detection::{Detection, Expr, Item, Search, Target};
 use crate::pattern::{Pattern, StrMatch};
 
 /// Needles shorter than this are too common to be worth checking.
 const MIN_NEEDLE: usize = 3;
 
-/// A set of needles at least one of which must occur.
-type Need = Vec<String>;
+/// A set of needles (literal, and the field it must occur in; `None`: any
+/// value or the raw line) at least one of which must occur.
+type Need = Vec<(String, Option<Field>)>;
 
 /// The compiled prefilter of a rule set.
 pub(crate) struct Prefilter {
@@ -31,41 +39,55 @@ pub(crate) struct Prefilter {
     rules: Vec<Option<Vec<u32>>>,
     /// Per needle: the rules it can unlock.
     postings: Vec<Vec<u32>>,
+    /// Per automaton pattern (a distinct literal): its needles and fields.
+    by_literal: Vec<Vec<(Option<Field>, u32)>>,
     needles: usize,
 }
 
+/// Where each value sits in the haystack: (start offset, field; `None` for
+/// the raw line), in order.
+pub(crate) type Segments = Vec<(u32, Option<Field>)>;
+
 impl Prefilter {
     pub(crate) fn build<'a>(detections: impl Iterator<Item = &'a Detection>) -> Prefilter {
-        let mut ids: HashMap<String, u32> = HashMap::new();
-        let mut patterns: Vec<String> = Vec::new();
+        let mut needle_ids: HashMap<(String, Option<Field>), u32> = HashMap::new();
+        let mut literal_ids: HashMap<String, usize> = HashMap::new();
+        let mut literals: Vec<String> = Vec::new();
+        let mut by_literal: Vec<Vec<(Option<Field>, u32)>> = Vec::new();
         let rules: Vec<Option<Vec<u32>>> = detections
             .map(|d| {
                 let need = expr_need(&d.condition, &d.searches)?;
                 Some(
                     need.into_iter()
-                        .map(|n| {
-                            *ids.entry(n.clone()).or_insert_with(|| {
-                                patterns.push(n);
-                                (patterns.len() - 1) as u32
+                        .map(|(literal, field)| {
+                            let next = needle_ids.len() as u32;
+                            *needle_ids.entry((literal.clone(), field)).or_insert_with(|| {
+                                let lit = *literal_ids.entry(literal.clone()).or_insert_with(|| {
+                                    literals.push(literal);
+                                    by_literal.push(Vec::new());
+                                    literals.len() - 1
+                                });
+                                by_literal[lit].push((field, next));
+                                next
                             })
                         })
                         .collect(),
                 )
             })
             .collect();
-        let automaton = (!patterns.is_empty()).then(|| {
+        let automaton = (!literals.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
-                .build(&patterns)
+                .build(&literals)
                 .expect("needles build an automaton")
         });
-        let mut postings = vec![Vec::new(); patterns.len()];
+        let mut postings = vec![Vec::new(); needle_ids.len()];
         for (rule, needles) in rules.iter().enumerate() {
             for &n in needles.iter().flatten() {
                 postings[n as usize].push(rule as u32);
             }
         }
-        Prefilter { automaton, rules, postings, needles: patterns.len() }
+        Prefilter { automaton, rules, postings, by_literal, needles: needle_ids.len() }
     }
 
     /// Does rule `rule` have a literal requirement at all?
@@ -97,12 +119,21 @@ impl Prefilter {
         self.rules.iter().filter(|r| r.is_some()).count()
     }
 
-    /// Marks in `seen` (a bitset) every needle that occurs in `haystack`.
-    pub(crate) fn scan(&self, haystack: &[u8], seen: &mut Seen) {
-        let Some(automaton) = &self.automaton else { return };
+    /// Marks in `seen` (a bitset) every needle that occurs in `haystack`
+    /// in its own field (`segments` says which value is where); with
+    /// `any_field`, wherever it occurs.
+    pub(crate) fn scan(&self, haystack: &[u8], segments: &Segments, any_field: bool, seen: &mut Seen) {
         seen.reset(self.needles);
+        let Some(automaton) = &self.automaton else { return };
         for m in automaton.find_overlapping_iter(haystack) {
-            seen.set(m.pattern().as_usize());
+            let at = m.start() as u32;
+            let segment = segments.partition_point(|&(start, _)| start <= at).checked_sub(1);
+            let field = segment.and_then(|i| segments[i].1);
+            for &(needle_field, needle) in &self.by_literal[m.pattern().as_usize()] {
+                if any_field || needle_field.is_none() || needle_field == field {
+                    seen.set(needle as usize);
+                }
+            }
         }
     }
 }
@@ -137,7 +168,7 @@ impl Seen {
 /// How good a requirement is: its weakest needle's length (longer is
 /// rarer), then fewer needles.
 fn score(need: &Need) -> (usize, std::cmp::Reverse<usize>) {
-    (need.iter().map(String::len).min().unwrap_or(0), std::cmp::Reverse(need.len()))
+    (need.iter().map(|(literal, _)| literal.len()).min().unwrap_or(0), std::cmp::Reverse(need.len()))
 }
 
 /// The best of several requirements that must all hold (AND).
@@ -169,11 +200,15 @@ fn item_need(item: &Item) -> Option<Need> {
     if item.negate {
         return None;
     }
-    let group_need = |group: &Vec<Pattern>| union(group.iter().map(pattern_need));
+    let field = match &item.target {
+        Target::Field { field, .. } => Some(*field),
+        Target::Keywords => None,
+    };
+    let group_need = |group: &Vec<Pattern>| union(group.iter().map(|p| pattern_need(p, field)));
     if item.all { best(item.groups.iter().map(group_need)) } else { union(item.groups.iter().map(group_need)) }
 }
 
-fn pattern_need(pattern: &Pattern) -> Option<Need> {
+fn pattern_need(pattern: &Pattern, field: Option<Field>) -> Option<Need> {
     let Pattern::Str { matcher, number: None, .. } = pattern else { return None };
     let literal = match matcher {
         StrMatch::Exact(s) | StrMatch::Prefix(s) | StrMatch::Suffix(s) => s.clone(),
@@ -181,5 +216,5 @@ fn pattern_need(pattern: &Pattern) -> Option<Need> {
         StrMatch::Glob(glob) => glob.longest_literal()?,
     };
     let literal = literal.to_lowercase();
-    (literal.len() >= MIN_NEEDLE).then(|| vec![literal])
+    (literal.len() >= MIN_NEEDLE).then(|| vec![(literal, field)])
 }

@@ -5,7 +5,7 @@ use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceK
 
 use crate::detection::{Expr, Item, Target};
 use crate::pattern::{Pattern, compare_fields};
-use crate::prefilter::Seen;
+use crate::prefilter::{Seen, Segments};
 use crate::route::{Accept, EventKeys, Resolved, View};
 use crate::ruleset::RuleSet;
 
@@ -38,6 +38,8 @@ pub struct Scanner<'r> {
     candidates: Vec<(usize, u16)>,
     /// Rules unlocked by the current event's needles.
     unlocked: Vec<u32>,
+    /// Where each value sits in `lower_buf`, for field-bound needles.
+    segments: Segments,
     seen: Seen,
     use_prefilter: bool,
 }
@@ -55,6 +57,7 @@ impl<'r> Scanner<'r> {
             view: None,
             candidates: Vec::new(),
             unlocked: Vec::new(),
+            segments: Vec::new(),
             seen: Seen::default(),
             use_prefilter: true,
         }
@@ -154,13 +157,21 @@ impl<'r> Scanner<'r> {
     /// Lowercases every value (kept for matching) and the raw line into one
     /// haystack and runs the literal prefilter over it.
     fn run_prefilter(&mut self, event: &Event) {
+        self.segments.clear();
         for i in 0..event.fields.len() {
-            self.lower_at(i, event);
+            if let Some((start, _)) = self.lower_at(i, event) {
+                self.segments.push((start, Some(event.fields[i].0)));
+            }
         }
-        if event.raw.is_some() {
-            self.raw_lower(event);
+        if event.raw.is_some()
+            && let Some((start, _)) = self.raw_lower(event)
+        {
+            self.segments.push((start, None));
         }
-        self.set.prefilter.scan(self.lower_buf.as_bytes(), &mut self.seen);
+        // Values lowercased before this point would be out of order.
+        self.segments.sort_unstable_by_key(|&(start, _)| start);
+        let any_field = event.kind == SourceKind::Cloud;
+        self.set.prefilter.scan(self.lower_buf.as_bytes(), &self.segments, any_field, &mut self.seen);
     }
 
     fn reset_lower(&mut self, event: &Event) {
