@@ -92,7 +92,7 @@ pub struct MatchedField {
 
 /// The rule metadata an alert carries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RuleRef {
+pub struct AlertRule {
     pub id: String,
     pub title: String,
     pub level: Level,
@@ -107,7 +107,7 @@ pub struct RuleRef {
 pub struct Alert {
     #[serde(serialize_with = "serialize_time")]
     pub timestamp: Option<Timestamp>,
-    pub rule: RuleRef,
+    pub rule: AlertRule,
     pub host: Option<String>,
     pub matched: Vec<MatchedField>,
     #[serde(serialize_with = "serialize_provenance")]
@@ -116,8 +116,6 @@ pub struct Alert {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<crate::Explanation>,
 }
-
-pub use RuleRef as AlertRule;
 
 /// ATT&CK technique ids (`T1078.003`) named by Sigma tags (`attack.t1078.003`).
 pub fn attack_techniques(tags: &[String]) -> Vec<String> {

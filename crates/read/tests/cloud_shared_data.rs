@@ -11,6 +11,8 @@
 //! (run in `shared/data/cloudtrail`); the other one-liners are beside each
 //! assertion.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,21 +61,6 @@ const COUNTS: &[(&str, usize)] = &[
     ("aws.privilege-escalation.iam-update-user-login-profile.json", 1),
 ];
 
-/// `../shared/data/cloudtrail`, or `None` (with a note) when the shared
-/// data is not beside the workspace. CI sets `FERRET_REQUIRE_SHARED_DATA`
-/// so that a missing data set fails instead.
-fn shared_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cloudtrail");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_some() {
-        panic!("{} not found and FERRET_REQUIRE_SHARED_DATA is set", dir.display());
-    }
-    eprintln!("skipping: ../shared/data not found");
-    None
-}
-
 #[derive(Default)]
 struct Collect {
     formats: Vec<Format>,
@@ -121,7 +108,7 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_cloudtrail_record_reads_as_a_cloudtrail_event() {
-    let Some(dir) = shared_dir() else {
+    let Some(dir) = common::shared_data("cloudtrail") else {
         return;
     };
     let names = FieldNames::new();
@@ -170,7 +157,7 @@ fn every_cloudtrail_record_reads_as_a_cloudtrail_event() {
 
 #[test]
 fn first_records_and_their_lines() {
-    let Some(dir) = shared_dir() else {
+    let Some(dir) = common::shared_data("cloudtrail") else {
         return;
     };
     let names = FieldNames::new();
@@ -207,7 +194,7 @@ fn first_records_and_their_lines() {
 /// CloudTrail delivers to S3: the same events, in the same order.
 #[test]
 fn the_same_records_in_a_gzipped_records_file() {
-    let Some(dir) = shared_dir() else {
+    let Some(dir) = common::shared_data("cloudtrail") else {
         return;
     };
     let mut records = Vec::new();

@@ -32,6 +32,8 @@
 //! (not copied into the repository); damaged EVTX files are made from them in
 //! a temporary directory at test time.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -70,21 +72,6 @@ fn samples_dir() -> PathBuf {
 
 fn golden_dir() -> PathBuf {
     manifest_dir().join("tests/golden")
-}
-
-/// `../shared/data/evtx-attack-samples`, or `None` (with a note) when the
-/// shared data is not beside the workspace. CI sets
-/// `FERRET_REQUIRE_SHARED_DATA` so that a missing data set fails instead.
-fn shared_evtx_dir() -> Option<PathBuf> {
-    let dir = manifest_dir().join("../../../shared/data/evtx-attack-samples");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_some() {
-        panic!("{} not found and FERRET_REQUIRE_SHARED_DATA is set", dir.display());
-    }
-    eprintln!("skipping: ../shared/data not found");
-    None
 }
 
 /// What [`read_input`] produced for one file.
@@ -276,7 +263,7 @@ fn every_sample_matches_its_golden_file() {
 
 #[test]
 fn shared_evtx_files_match_their_golden_files() {
-    let Some(dir) = shared_evtx_dir() else {
+    let Some(dir) = common::shared_data("evtx-attack-samples") else {
         return;
     };
     let mut failures = Vec::new();
@@ -336,7 +323,7 @@ fn assert_names_file_and_place(errors: &[ReadError], file: &str, place: &str) {
 
 #[test]
 fn truncated_evtx_reports_where_it_ends_and_keeps_the_chunks_before() {
-    let Some(dir) = shared_evtx_dir() else {
+    let Some(dir) = common::shared_data("evtx-attack-samples") else {
         return;
     };
     let original = dir.join(MULTI_CHUNK_EVTX);
@@ -368,7 +355,7 @@ fn truncated_evtx_reports_where_it_ends_and_keeps_the_chunks_before() {
 
 #[test]
 fn garbled_evtx_chunk_is_reported_and_the_other_chunks_are_read() {
-    let Some(dir) = shared_evtx_dir() else {
+    let Some(dir) = common::shared_data("evtx-attack-samples") else {
         return;
     };
     let original = dir.join(MULTI_CHUNK_EVTX);

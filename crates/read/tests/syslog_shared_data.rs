@@ -3,10 +3,11 @@
 //! were computed independently with grep/awk; the commands are beside each
 //! assertion (run them in `shared/data/linux`).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::BufReader;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use ferret_model::{Event, FieldNames};
@@ -48,16 +49,8 @@ impl Summary {
 /// Reads `name` from the shared data set, or `None` (with a note) when the
 /// data set is not checked out next to this workspace.
 fn read(name: &str) -> Option<Summary> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/linux").join(name);
-    let Ok(file) = File::open(&path) else {
-        // CI (.ci/run) sets this so that a missing data set fails loudly
-        // instead of passing vacuously.
-        if std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_some() {
-            panic!("{} not found and FERRET_REQUIRE_SHARED_DATA is set", path.display());
-        }
-        eprintln!("skipping: ../shared/data not found");
-        return None;
-    };
+    let path = common::shared_data(&format!("linux/{name}"))?;
+    let file = File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let names = FieldNames::new();
     let options = ReadOptions { assume_year: Some(2016), ..ReadOptions::default() };
     let ctx = SourceContext::new(name, names.clone(), options);

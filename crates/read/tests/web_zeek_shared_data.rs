@@ -5,27 +5,16 @@
 //! (sniffing, gzip). The expected counts were computed independently; the
 //! commands are beside each assertion (run them in `shared/data`).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use ferret_model::{Event, FieldNames, SourceKind, Value};
 use ferret_read::source::{Input, StreamVisitor, read_input};
 use ferret_read::{Format, ReadError, ReadOptions, ReadResult};
-
-fn shared_data() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.join("web").is_dir() && dir.join("zeek").is_dir() {
-        return Some(dir);
-    }
-    // CI (.ci/run) sets this so that a missing data set fails loudly.
-    if std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_some() {
-        panic!("{} not found and FERRET_REQUIRE_SHARED_DATA is set", dir.display());
-    }
-    eprintln!("skipping: ../shared/data not found");
-    None
-}
 
 /// Everything read from one input.
 struct Read {
@@ -106,7 +95,7 @@ fn clean(path: &Path, format: Format, events: usize) -> Read {
 
 #[test]
 fn apache_access_log_reads_completely() {
-    let Some(data) = shared_data() else {
+    let Some(data) = common::shared_data("zeek").and_then(|_| common::shared_data("")) else {
         return;
     };
     // wc -l web/apache_access.log → 10000
@@ -167,7 +156,7 @@ fn apache_access_log_reads_completely() {
 
 #[test]
 fn hackers_access_log_reads_completely() {
-    let Some(data) = shared_data() else {
+    let Some(data) = common::shared_data("zeek").and_then(|_| common::shared_data("")) else {
         return;
     };
     // wc -l web/hackers-access.log → 3456
@@ -221,7 +210,7 @@ const ZEEK_TSV: &[(&str, usize)] = &[
 
 #[test]
 fn zeek_tsv_files_read_completely() {
-    let Some(data) = shared_data() else {
+    let Some(data) = common::shared_data("zeek").and_then(|_| common::shared_data("")) else {
         return;
     };
     let dir = data.join("zeek");
@@ -309,7 +298,7 @@ fn zeek_tsv_files_read_completely() {
 
 #[test]
 fn corrupt_gzip_is_reported_by_name() {
-    let Some(data) = shared_data() else {
+    let Some(data) = common::shared_data("zeek").and_then(|_| common::shared_data("")) else {
         return;
     };
     // `gzip -t` says "unexpected end of file": the gzip trailer is missing.
@@ -325,7 +314,7 @@ fn corrupt_gzip_is_reported_by_name() {
 
 #[test]
 fn zeek_json_logs_are_recognised() {
-    let Some(data) = shared_data() else {
+    let Some(data) = common::shared_data("zeek").and_then(|_| common::shared_data("")) else {
         return;
     };
     // wc -l zeek/json/*.log; the Zeek ones have `ts` and `uid`, `uids`,
@@ -374,7 +363,7 @@ fn zeek_json_logs_are_recognised() {
 #[test]
 #[ignore]
 fn throughput() {
-    let Some(data) = shared_data() else {
+    let Some(data) = common::shared_data("zeek").and_then(|_| common::shared_data("")) else {
         return;
     };
     for (file, rounds) in [("web/apache_access.log", 5), ("zeek/tor_ssl.log", 20), ("zeek/conn.log", 40)] {

@@ -100,7 +100,9 @@ impl SigmaString {
         )
     }
 
-    /// An anchored regular expression equivalent to the wildcard pattern.
+    /// An anchored regular expression equivalent to the wildcard pattern:
+    /// the reference the wildcard matcher (`glob`) is tested against.
+    #[cfg(test)]
     pub fn to_regex(&self, case_insensitive: bool) -> String {
         let mut re = String::from(if case_insensitive { "(?si)^" } else { "(?s)^" });
         for part in &self.0 {
