@@ -1,7 +1,7 @@
 //! Where command output goes: a file or stdout, and what the terminal is.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
@@ -15,12 +15,4 @@ pub fn writer(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
         }
         _ => Ok(Box::new(BufWriter::new(io::stdout().lock()))),
     }
-}
-
-/// The terminal width when stdout is a terminal.
-pub fn terminal_width() -> Option<u16> {
-    if !io::stdout().is_terminal() {
-        return None;
-    }
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(120))
 }

@@ -6,7 +6,7 @@ mod table;
 
 pub use self::csv::CsvSink;
 pub use jsonl::JsonlSink;
-pub use table::TableSink;
+pub use table::{TableSink, terminal_width};
 
 use ferret_model::Alert;
 

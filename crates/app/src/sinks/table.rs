@@ -59,6 +59,11 @@ impl<W: Write> TableSink<W> {
     }
 }
 
+/// The width of the terminal stdout is attached to, if it is one.
+pub fn terminal_width() -> Option<u16> {
+    Table::new().width()
+}
+
 fn cut(text: String) -> String {
     match text.char_indices().nth(MAX_CELL) {
         Some((end, _)) => format!("{}…", &text[..end]),

@@ -6,13 +6,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, ValueEnum};
-use ferret_app::sinks::{CsvSink, JsonlSink, TableSink};
+use ferret_app::sinks::{CsvSink, JsonlSink, TableSink, terminal_width};
 use ferret_app::{HuntConfig, HuntSummary, Progress, hunt};
 use ferret_model::{AlertSink, Level};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Outcome;
-use crate::output::{terminal_width, writer};
+use crate::output::writer;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -80,9 +80,11 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
         ..HuntConfig::default()
     };
     config.read.assume_year = args.year;
+    let to_stdout = args.output.as_deref().is_none_or(|p| p.as_os_str() == "-");
     let out = writer(args.output.as_deref())?;
     let mut sink: Box<dyn AlertSink> = match args.format {
-        Format::Table => Box::new(TableSink::new(out, terminal_width())),
+        // Fit the table to the terminal only when it is printed there.
+        Format::Table => Box::new(TableSink::new(out, if to_stdout { terminal_width() } else { None })),
         Format::Csv => Box::new(CsvSink::new(out)),
         Format::Jsonl => Box::new(JsonlSink::new(out)),
     };
