@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use ferret_model::{Alert, AlertRule, AlertSink, Event, FieldNames, Level, MatchedField, attack_techniques};
 use ferret_read::{Input, ReadError, ReadOptions, ReadResult, StreamVisitor, expand_inputs, read_input};
-use ferret_sigma::{Diagnostic, Mappings, Match, RuleSet, RuleSource, Scanner, Severity};
+use ferret_sigma::{Diagnostic, Hit, Mappings, Match, RuleSet, RuleSource, Scanner, Severity};
 
+use crate::correlate::{CorrelationStats, DEFAULT_BUDGET, SharedSorter, firing_alert};
 use crate::host::host_of;
 use crate::ordered::run_ordered;
 use crate::rules::{builtin_sources, read_rule_paths};
@@ -31,6 +32,9 @@ pub struct HuntConfig {
     /// A mapping file (logsources, placeholders) on top of the built-in one.
     pub mappings: Option<PathBuf>,
     pub read: ReadOptions,
+    /// Correlation hits held in memory before sorted runs spill to
+    /// temporary files (0: the default).
+    pub correlation_budget: usize,
 }
 
 /// Reports progress to whoever drives the hunt (a progress bar, a log).
@@ -68,6 +72,9 @@ pub struct HuntSummary {
     pub rules_with_warnings: usize,
     pub diagnostics: Vec<Diagnostic>,
     pub alerts_by_level: BTreeMap<Level, usize>,
+    /// Correlation rules loaded, and what they did.
+    pub correlations_loaded: usize,
+    pub correlation: CorrelationStats,
     pub elapsed: Duration,
 }
 
@@ -96,6 +103,8 @@ pub enum HuntError {
     Mappings(String),
     #[error("writing alerts failed: {0}")]
     Output(#[from] std::io::Error),
+    #[error("sorting correlation hits failed (temporary files): {0}")]
+    Correlation(std::io::Error),
 }
 
 /// The built-in logsource mapping, with the user's file on top when given.
@@ -136,6 +145,7 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     }
     let mut summary = HuntSummary {
         rules_loaded: rules.len(),
+        correlations_loaded: rules.correlations().len(),
         rules_with_errors: diagnostics.iter().filter(|d| d.severity == Severity::Error).count(),
         rules_with_warnings: count_rules(&diagnostics, Severity::Warning),
         diagnostics,
@@ -154,12 +164,18 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     // a window of inputs' alerts, and the output is the same whatever the
     // thread count.
     let window = rayon::current_num_threads().max(1) * 4;
-    let work = |input: &Input| {
-        let result = hunt_input(input, &rules, &names, config, progress);
+    // Correlation hits of every input, put in time order once all are read.
+    let budget = if config.correlation_budget == 0 { DEFAULT_BUDGET } else { config.correlation_budget };
+    let sorter = SharedSorter::new(budget);
+    let numbered: Vec<(u32, &Input)> = inputs.iter().enumerate().map(|(i, input)| (i as u32, input)).collect();
+    let work = |&(index, input): &(u32, &Input)| {
+        let result = hunt_input(index, input, &rules, &names, config, progress, &sorter);
         progress.input_done(&input.name(), result.events);
         result
     };
-    run_ordered(&inputs, window, work, |result: FileResult| -> std::io::Result<()> {
+    run_ordered(&numbered, window, work, |result: FileResult| -> std::io::Result<()> {
+        summary.correlation.hits += result.hits;
+        summary.correlation.untimed += result.untimed;
         summary.streams += result.streams;
         summary.events += result.events;
         summary.records_skipped += result.records_skipped;
@@ -173,6 +189,17 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
         }
         Ok(())
     })?;
+    if !rules.correlations().is_empty() {
+        let firings = sorter.correlate(&rules, &mut summary.correlation).map_err(HuntError::Correlation)?;
+        for firing in firings.iter().filter(|f| rules.correlations().correlations[f.correlation].alerts) {
+            let alert = firing_alert(firing, &rules);
+            if config.min_level.is_some_and(|min| alert.rule.level < min) {
+                continue;
+            }
+            *summary.alerts_by_level.entry(alert.rule.level).or_default() += 1;
+            sink.alert(&alert)?;
+        }
+    }
     sink.finish()?;
     summary.elapsed = started.elapsed();
     Ok(summary)
@@ -195,6 +222,9 @@ struct FileResult {
     unreadable: Vec<ReadError>,
     formats: BTreeMap<String, usize>,
     alerts: Vec<Alert>,
+    /// Correlation hits made, and matches that could not make one.
+    hits: u64,
+    untimed: u64,
 }
 
 struct HuntVisitor<'a> {
@@ -205,7 +235,17 @@ struct HuntVisitor<'a> {
     progress: &'a dyn Progress,
     result: FileResult,
     matches: Vec<Match>,
+    /// Correlation hits: this input's index, the next hit number, a batch
+    /// handed to the shared sorter when full.
+    input: u32,
+    seq: u64,
+    hits: Vec<Hit>,
+    batch: Vec<(u32, u64, Hit)>,
+    sorter: &'a SharedSorter,
 }
+
+/// Hits handed to the shared sorter at a time (one lock per batch).
+const HIT_BATCH: usize = 4096;
 
 impl StreamVisitor for HuntVisitor<'_> {
     fn stream(&mut self, _name: &Arc<str>, format: ferret_read::Format, events: &mut dyn Iterator<Item = ReadResult>) {
@@ -237,7 +277,26 @@ impl HuntVisitor<'_> {
         self.scanner.scan(event, &mut self.matches);
         // Taken out and put back so `explain` can borrow the scanner.
         let matches = std::mem::take(&mut self.matches);
+        let correlations = self.rules.correlations();
         for m in &matches {
+            if correlations.feeds(m.rule) {
+                let host = host_of(event, self.rules.names());
+                if correlations.hits(m.rule, event, host.as_deref(), &mut self.hits) {
+                    for hit in self.hits.drain(..) {
+                        self.batch.push((self.input, self.seq, hit));
+                        self.seq += 1;
+                        self.result.hits += 1;
+                    }
+                    if self.batch.len() >= HIT_BATCH {
+                        self.sorter.push(&mut self.batch);
+                    }
+                } else {
+                    self.result.untimed += 1;
+                }
+                if !correlations.rule_alerts(m.rule) {
+                    continue;
+                }
+            }
             let rule = self.rules.rule(m.rule);
             if self.min_level.is_some_and(|min| rule.level < min) {
                 continue;
@@ -261,6 +320,7 @@ impl HuntVisitor<'_> {
                     .collect(),
                 provenance: event.provenance.clone(),
                 explanation: self.explain.then(|| self.scanner.explain(m.rule, event)),
+                correlation: None,
             });
         }
         self.matches = matches;
@@ -268,11 +328,13 @@ impl HuntVisitor<'_> {
 }
 
 fn hunt_input(
+    index: u32,
     input: &Input,
     rules: &RuleSet,
     names: &Arc<FieldNames>,
     config: &HuntConfig,
     progress: &dyn Progress,
+    sorter: &SharedSorter,
 ) -> FileResult {
     let mut visitor = HuntVisitor {
         scanner: Scanner::new(rules),
@@ -282,7 +344,13 @@ fn hunt_input(
         progress,
         result: FileResult::default(),
         matches: Vec::new(),
+        input: index,
+        seq: 0,
+        hits: Vec::new(),
+        batch: Vec::new(),
+        sorter,
     };
     read_input(input, names, &config.read, &mut visitor);
+    sorter.push(&mut visitor.batch);
     visitor.result
 }

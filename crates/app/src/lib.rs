@@ -2,6 +2,7 @@
 //! job and reports through return values, sinks and a progress callback;
 //! nothing here prints or exits, so the CLI and (later) the server share it.
 
+pub mod correlate;
 mod host;
 pub mod hunt;
 mod ordered;

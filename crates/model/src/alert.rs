@@ -115,6 +115,18 @@ pub struct Alert {
     /// Why the rule fired, when the hunt was asked to explain (`--explain`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<crate::Explanation>,
+    /// What a correlation rule saw (correlation alerts only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<Box<crate::Correlated>>,
+}
+
+/// A provenance as the JSON `{"source": …, "line"|"record"|"offset": n}`.
+pub(crate) struct ProvenanceJson<'a>(pub &'a Provenance);
+
+impl Serialize for ProvenanceJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_provenance(self.0, s)
+    }
 }
 
 /// ATT&CK technique ids (`T1078.003`) named by Sigma tags (`attack.t1078.003`).

@@ -13,6 +13,7 @@
 //! are never rewritten (what the log said is what an analyst sees).
 
 mod alert;
+mod correlated;
 mod event;
 mod explain;
 mod fields;
@@ -21,6 +22,7 @@ mod sink;
 pub mod value;
 
 pub use alert::{Alert, AlertRule, Level, MatchedField, attack_techniques};
+pub use correlated::{ContributingRule, Correlated, FieldValues};
 pub use event::{Event, SourceKind};
 pub use explain::{Explanation, ItemTrace, SelectionTrace};
 pub use fields::{Field, FieldCache, FieldNames};

@@ -52,6 +52,12 @@ pub enum Code {
     /// Two rules share an id; the later one is not loaded.
     #[serde(rename = "E011")]
     DuplicateId,
+    /// A correlation names a rule or correlation that is not loaded.
+    #[serde(rename = "E012")]
+    UnknownReference,
+    /// Correlations that reference each other in a cycle.
+    #[serde(rename = "E013")]
+    CorrelationCycle,
     /// `all` on a single value, `null` inside a value list...
     #[serde(rename = "W101")]
     Lint,
@@ -74,6 +80,8 @@ impl Code {
             Code::UnsupportedLogsource => "E009",
             Code::UnresolvedPlaceholder => "E010",
             Code::DuplicateId => "E011",
+            Code::UnknownReference => "E012",
+            Code::CorrelationCycle => "E013",
             Code::Lint => "W101",
             Code::UnmappedLogsource => "W102",
         }
@@ -100,6 +108,8 @@ impl Code {
             Code::UnsupportedLogsource => "unsupported-logsource",
             Code::UnresolvedPlaceholder => "unresolved-placeholder",
             Code::DuplicateId => "duplicate-id",
+            Code::UnknownReference => "unknown-reference",
+            Code::CorrelationCycle => "correlation-cycle",
             Code::Lint => "lint",
             Code::UnmappedLogsource => "unmapped-logsource",
         }

@@ -16,6 +16,7 @@
 //! matching state lives in a `Scanner`; nothing here prints or does I/O.
 
 pub mod condition;
+pub mod correlation;
 pub mod detection;
 pub mod diagnostic;
 mod dump;
@@ -33,6 +34,7 @@ mod scanner;
 pub mod string;
 pub mod yaml;
 
+pub use correlation::{CorrelationSet, Correlator, Firing, Hit, Origin};
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use logsource::Mappings;
 pub use rule::{Logsource, Rule};

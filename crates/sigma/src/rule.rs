@@ -56,6 +56,10 @@ pub struct Rule {
     pub id: String,
     pub title: String,
     pub level: Level,
+    /// Whether the document states its `level` (see `correlation::set`:
+    /// a rule with a level of its own keeps alerting when a correlation
+    /// uses it).
+    pub has_level: bool,
     pub status: Option<String>,
     pub tags: Vec<String>,
     pub description: Option<String>,
@@ -87,6 +91,7 @@ impl Rule {
 pub enum Loaded {
     Rule(Box<Rule>),
     Filter(Box<crate::filter::Filter>),
+    Correlation(Box<crate::correlation::Correlation>),
     /// Not a rule ferret runs (with the reason in a diagnostic).
     Skipped,
 }
@@ -95,6 +100,16 @@ pub enum Loaded {
 /// pushed to `diags`; an error means the document is skipped.
 pub fn load_document(doc: &Node, file: &str, ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -> Loaded {
     let start = diags.len();
+    if doc.get("correlation").is_some() {
+        return match crate::correlation::spec::parse_correlation(doc, file) {
+            Ok(correlation) => Loaded::Correlation(Box::new(correlation)),
+            Err(d) => {
+                let label = doc.get("id").or_else(|| doc.get("title")).and_then(Node::as_str).map(str::to_owned);
+                diags.push(Diagnostic { rule: label, ..d });
+                Loaded::Skipped
+            }
+        };
+    }
     if doc.get("filter").is_some() {
         return match crate::filter::compile_filter(doc, file, ctx, diags) {
             Ok(filter) => Loaded::Filter(Box::new(filter)),
@@ -128,9 +143,6 @@ fn compile(doc: &Node, file: &str, ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -
             format!("a rule is a mapping, this document is {}", doc.kind_name()),
         ));
     }
-    if let Some(node) = doc.get("correlation") {
-        return Err(err(Code::Unsupported, node.line, "correlation rules are not supported yet".into()));
-    }
     let text = |key: &str| doc.get(key).and_then(Node::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     let title = text("title").ok_or_else(|| err(Code::RuleStructure, doc.line, "missing 'title'".into()))?;
     let logsource_node =
@@ -158,6 +170,7 @@ fn compile(doc: &Node, file: &str, ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -
         id: text("id").unwrap_or_else(|| format!("{file}:{}", doc.line)),
         title,
         level,
+        has_level: doc.get("level").is_some(),
         status: text("status"),
         tags,
         description: text("description"),

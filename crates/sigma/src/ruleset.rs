@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ferret_model::{Field, FieldNames, SourceKind};
 
+use crate::correlation::{Correlation, CorrelationSet};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::filter::{Filter, Targets};
 use crate::logsource::{Mappings, Route, RouteProblem, Selector};
@@ -38,6 +39,7 @@ pub struct RuleSet {
     pub(crate) ungated: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
     pub(crate) keys: KeyFields,
     pub(crate) prefilter: Prefilter,
+    correlations: CorrelationSet,
 }
 
 /// The fields routing reads from every event.
@@ -56,6 +58,7 @@ impl RuleSet {
         let mut rules = Vec::new();
         let mut seen_ids: HashMap<String, String> = HashMap::new();
         let mut filters: Vec<Filter> = Vec::new();
+        let mut correlations: Vec<Correlation> = Vec::new();
         // Parsing and compiling each file is independent: done in parallel,
         // then merged in file order so ids, diagnostics and rule order are
         // the same whatever the thread count.
@@ -82,6 +85,10 @@ impl RuleSet {
                     Loaded::Rule(rule) => rule,
                     Loaded::Filter(filter) => {
                         filters.push(*filter);
+                        continue;
+                    }
+                    Loaded::Correlation(correlation) => {
+                        correlations.push(*correlation);
                         continue;
                     }
                     Loaded::Skipped => continue,
@@ -117,6 +124,9 @@ impl RuleSet {
             }
         }
         apply_filters(&filters, &mut rules, &mut diags);
+        let rule_refs: Vec<&Rule> = rules.iter().map(|(rule, _)| rule).collect();
+        let (correlations, correlation_diags) = CorrelationSet::resolve(correlations, &rule_refs, &names);
+        diags.extend(correlation_diags);
         // Diagnostics in file order, then line order, however they were made.
         let order: HashMap<&str, usize> = sources.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
         diags.sort_by_key(|d| (order.get(d.file.as_str()).copied().unwrap_or(usize::MAX), d.line.unwrap_or(0)));
@@ -167,7 +177,7 @@ impl RuleSet {
                 (*kind, by_key)
             })
             .collect();
-        (RuleSet { rules: routed, names, index, ungated, keys, prefilter }, diags)
+        (RuleSet { rules: routed, names, index, ungated, keys, prefilter, correlations }, diags)
     }
 
     pub fn len(&self) -> usize {
@@ -184,6 +194,11 @@ impl RuleSet {
 
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().map(|r| &r.rule)
+    }
+
+    /// The correlation rules, resolved against these rules.
+    pub fn correlations(&self) -> &CorrelationSet {
+        &self.correlations
     }
 
     pub fn names(&self) -> &Arc<FieldNames> {
