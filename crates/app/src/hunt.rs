@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferret_model::{Alert, AlertRule, AlertSink, Event, FieldNames, Level, MatchedField, attack_techniques};
 use ferret_read::{Input, ReadError, ReadOptions, ReadResult, StreamVisitor, expand_inputs, read_input};
+use ferret_sigma::correlation::Tuning;
 use ferret_sigma::{Diagnostic, Hit, Mappings, Match, RuleSet, RuleSource, Scanner, Severity};
 
 use crate::correlate::{CorrelationStats, DEFAULT_BUDGET, SharedSorter, firing_alert};
@@ -35,6 +36,8 @@ pub struct HuntConfig {
     /// Correlation hits held in memory before sorted runs spill to
     /// temporary files (0: the default).
     pub correlation_budget: usize,
+    /// Correlation thresholds and windows set by the user.
+    pub tuning: Tuning,
 }
 
 /// Reports progress to whoever drives the hunt (a progress bar, a log).
@@ -99,6 +102,8 @@ impl HuntSummary {
 pub enum HuntError {
     #[error("no rules to hunt with: --no-builtin is set and no --rules were given")]
     NoRules,
+    #[error("{0}")]
+    Tuning(String),
     #[error("bad mapping file {0}")]
     Mappings(String),
     #[error("writing alerts failed: {0}")]
@@ -137,7 +142,8 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     let started = Instant::now();
     let names = FieldNames::new();
     let mappings = load_mappings(config.mappings.as_deref())?;
-    let (rules, diagnostics) = load_rules(&config.rule_paths, config.builtin_rules, names.clone(), &mappings);
+    let (mut rules, diagnostics) = load_rules(&config.rule_paths, config.builtin_rules, names.clone(), &mappings);
+    rules.tune_correlations(&config.tuning).map_err(HuntError::Tuning)?;
     // Rule paths that hold no rules are allowed (reading and validating the
     // input alone, or measuring it); no rules asked for at all is a mistake.
     if rules.is_empty() && config.rule_paths.is_empty() {

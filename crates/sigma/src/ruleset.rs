@@ -196,6 +196,12 @@ impl RuleSet {
         self.rules.iter().map(|r| &r.rule)
     }
 
+    /// Applies thresholds and windows given on the command line or in a
+    /// file (see `correlation::tune`).
+    pub fn tune_correlations(&mut self, tuning: &crate::correlation::Tuning) -> Result<(), String> {
+        self.correlations.tune(tuning)
+    }
+
     /// The correlation rules, resolved against these rules.
     pub fn correlations(&self) -> &CorrelationSet {
         &self.correlations

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use ferret_app::sinks::{CsvSink, JsonlSink, TableSink, terminal_width};
 use ferret_app::{HuntConfig, HuntSummary, Progress, hunt};
@@ -60,6 +61,13 @@ pub struct HuntArgs {
     /// Show at most this many read errors (the summary counts all).
     #[arg(long, default_value_t = 20, value_name = "N")]
     max_errors: usize,
+    /// Tune a correlation: NAME.SETTING=VALUE with SETTING timespan, threshold, gt, gte, lt, lte, eq or neq
+    /// (e.g. ferret_bruteforce.threshold=20, ferret_bruteforce.timespan=30m). Repeatable.
+    #[arg(long, value_name = "NAME.SETTING=VALUE")]
+    tune: Vec<String>,
+    /// Correlation tuning from a YAML file: `NAME: {SETTING: VALUE}`.
+    #[arg(long, value_name = "FILE")]
+    tune_file: Option<PathBuf>,
     /// No summary and no progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -80,6 +88,13 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
         ..HuntConfig::default()
     };
     config.read.assume_year = args.year;
+    if let Some(path) = &args.tune_file {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        config.tuning.push_file(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
+    }
+    for arg in &args.tune {
+        config.tuning.push_arg(arg).map_err(anyhow::Error::msg)?;
+    }
     let to_stdout = args.output.as_deref().is_none_or(|p| p.as_os_str() == "-");
     let out = writer(args.output.as_deref())?;
     let mut sink: Box<dyn AlertSink> = match args.format {
@@ -174,6 +189,21 @@ fn print_summary(s: &HuntSummary, hidden_errors: usize) {
         "  rules        {} loaded, {} not loaded (errors), {} with warnings (`ferret rules check` shows why)",
         s.rules_loaded, s.rules_with_errors, s.rules_with_warnings
     );
+    if s.correlations_loaded > 0 {
+        let c = &s.correlation;
+        let mut notes = Vec::new();
+        if c.untimed > 0 {
+            notes.push(format!("{} matches without a timestamp not correlated", c.untimed));
+        }
+        if c.excluded > 0 {
+            notes.push(format!("{} non-numeric metric values excluded", c.excluded));
+        }
+        if c.spilled > 0 {
+            notes.push(format!("{} hits sorted on disk", c.spilled));
+        }
+        let notes = if notes.is_empty() { String::new() } else { format!("; {}", notes.join("; ")) };
+        eprintln!("  correlation  {} rules, {} hits in time order{notes}", s.correlations_loaded, c.hits);
+    }
     let levels: Vec<String> =
         Level::ALL.iter().rev().filter_map(|l| s.alerts_by_level.get(l).map(|n| format!("{n} {l}"))).collect();
     let levels = if levels.is_empty() { "none".to_owned() } else { levels.join(", ") };

@@ -104,6 +104,7 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         Format::Json => {
             let report = serde_json::json!({
                 "rules_loaded": set.len(),
+                "correlations_loaded": set.correlations().len(),
                 "errors": errors,
                 "warnings": diags.len() - errors,
                 "diagnostics": shown,
@@ -121,7 +122,13 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
             if args.logsources {
                 print_logsources(&set, &diags);
             }
-            println!("{} rules loaded, {} errors, {} warnings", set.len(), errors, diags.len() - errors);
+            println!(
+                "{} rules and {} correlations loaded, {} errors, {} warnings",
+                set.len(),
+                set.correlations().len(),
+                errors,
+                diags.len() - errors
+            );
             for ((code, name), n) in by_code {
                 println!("  {code} {name:<24} {n}");
             }

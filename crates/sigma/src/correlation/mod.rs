@@ -7,7 +7,9 @@ pub mod engine;
 pub mod fields;
 pub mod set;
 pub mod spec;
+pub mod tune;
 
 pub use engine::{Correlator, Detail, Firing, Hit, Origin};
 pub use set::{CorrelationSet, Resolved, Source};
 pub use spec::{Correlation, Kind};
+pub use tune::Tuning;

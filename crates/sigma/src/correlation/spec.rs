@@ -82,7 +82,7 @@ pub enum Op {
 }
 
 impl Op {
-    fn parse(text: &str) -> Option<Op> {
+    pub fn parse(text: &str) -> Option<Op> {
         Some(match text {
             "gt" => Op::Gt,
             "gte" => Op::Gte,
