@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferret_model::{Alert, AlertRule, AlertSink, Event, FieldNames, Level, MatchedField, attack_techniques};
 use ferret_read::{Input, ReadError, ReadOptions, ReadResult, StreamVisitor, expand_inputs, read_input};
-use ferret_sigma::correlation::Tuning;
+use ferret_sigma::correlation::{SavedBaselines, Tuning};
 use ferret_sigma::{Diagnostic, Hit, Mappings, Match, RuleSet, RuleSource, Scanner, Severity};
 
 use crate::correlate::{CorrelationStats, DEFAULT_BUDGET, SharedSorter, firing_alert};
@@ -38,6 +38,11 @@ pub struct HuntConfig {
     pub correlation_budget: usize,
     /// Correlation thresholds and windows set by the user.
     pub tuning: Tuning,
+    /// Baselines saved by an earlier run, to score against instead of
+    /// learning from this data.
+    pub baseline: Option<PathBuf>,
+    /// Where to save the baselines this run learned (or loaded).
+    pub save_baseline: Option<PathBuf>,
 }
 
 /// Reports progress to whoever drives the hunt (a progress bar, a log).
@@ -104,6 +109,8 @@ pub enum HuntError {
     NoRules,
     #[error("{0}")]
     Tuning(String),
+    #[error("baseline file {0}")]
+    Baseline(String),
     #[error("bad mapping file {0}")]
     Mappings(String),
     #[error("writing alerts failed: {0}")]
@@ -196,7 +203,13 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
         Ok(())
     })?;
     if !rules.correlations().is_empty() {
-        let firings = sorter.correlate(&rules, &mut summary.correlation).map_err(HuntError::Correlation)?;
+        let saved = config.baseline.as_deref().map(read_baselines).transpose()?;
+        let (firings, learned) =
+            sorter.correlate(&rules, saved.as_ref(), &mut summary.correlation).map_err(HuntError::Correlation)?;
+        if let Some(path) = &config.save_baseline {
+            let text = serde_json::to_string_pretty(&learned).expect("baselines serialize");
+            std::fs::write(path, text).map_err(|e| HuntError::Baseline(format!("writing {}: {e}", path.display())))?;
+        }
         for firing in firings.iter().filter(|f| rules.correlations().correlations[f.correlation].alerts) {
             let alert = firing_alert(firing, &rules);
             if config.min_level.is_some_and(|min| alert.rule.level < min) {
@@ -209,6 +222,13 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     sink.finish()?;
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+fn read_baselines(path: &Path) -> Result<SavedBaselines, HuntError> {
+    let text = std::fs::read_to_string(path).map_err(|e| HuntError::Baseline(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        HuntError::Baseline(format!("{}:{}:{}: not a ferret baseline file: {e}", path.display(), e.line(), e.column()))
+    })
 }
 
 /// Distinct rules (by file and rule label) with diagnostics of a severity.

@@ -44,6 +44,12 @@ pub struct Correlated {
     pub fields: Vec<FieldValues>,
     #[serde(serialize_with = "provenances")]
     pub samples: Vec<Provenance>,
+    /// Baselines: the entity's learned hits per bucket (0 for a value
+    /// never seen before) and the bucket's robust z-score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
 }
 
 /// A rule (or inner correlation) the correlation references.
@@ -75,6 +81,9 @@ impl Correlated {
             self.first_seen.strftime("%Y-%m-%d %H:%M:%S"),
             self.last_seen.strftime("%H:%M:%S")
         )];
+        if let Some(expected) = self.expected {
+            parts.push(format!("baseline {expected:.1} per {}", self.timespan));
+        }
         for f in &self.fields {
             let more = if f.more || f.distinct > f.values.len() { ", …" } else { "" };
             parts.push(format!("{} ({}): {}{more}", f.field, f.distinct, f.values.join(", ")));

@@ -110,6 +110,16 @@ pub fn load_document(doc: &Node, file: &str, ctx: &Ctx<'_>, diags: &mut Vec<Diag
             }
         };
     }
+    if doc.get("baseline").is_some() {
+        return match crate::correlation::spec::parse_baseline(doc, file) {
+            Ok(baseline) => Loaded::Correlation(Box::new(baseline)),
+            Err(d) => {
+                let label = doc.get("id").or_else(|| doc.get("title")).and_then(Node::as_str).map(str::to_owned);
+                diags.push(Diagnostic { rule: label, ..d });
+                Loaded::Skipped
+            }
+        };
+    }
     if doc.get("filter").is_some() {
         return match crate::filter::compile_filter(doc, file, ctx, diags) {
             Ok(filter) => Loaded::Filter(Box::new(filter)),

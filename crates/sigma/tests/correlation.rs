@@ -6,6 +6,7 @@
 //! events are `(seconds after 2026-01-01T00:00:00Z, fields)`.
 
 use ferret_model::{Event, FieldNames, Location, Provenance, SourceKind, Timestamp, Value};
+use ferret_sigma::correlation::SavedBaselines;
 use ferret_sigma::{Code, Correlator, Diagnostic, Mappings, RuleSet, RuleSource, Scanner};
 use serde_json::json;
 
@@ -84,12 +85,24 @@ struct Seen {
 /// given order and returns the alerts ferret would write: rule alerts as
 /// they come, then correlation alerts in firing order.
 fn run(yaml: &str, events: &[(i64, serde_json::Value)]) -> Vec<Seen> {
+    run_with(yaml, events, None).0
+}
+
+/// `run`, starting from saved baselines; also returns what it learned.
+fn run_with(
+    yaml: &str,
+    events: &[(i64, serde_json::Value)],
+    saved: Option<&SavedBaselines>,
+) -> (Vec<Seen>, SavedBaselines) {
     let (set, diags) = compile(yaml);
     let errors: Vec<_> = diags.iter().filter(|d| d.code.as_str().starts_with('E')).collect();
     assert!(errors.is_empty(), "load errors: {errors:?}");
     let correlations = set.correlations();
     let mut scanner = Scanner::new(&set);
     let mut engine = Correlator::new(correlations);
+    if let Some(saved) = saved {
+        assert_eq!(engine.load_baselines(saved), Vec::<String>::new());
+    }
     let mut seen = Vec::new();
     let mut hits = Vec::new();
     for (n, (second, fields)) in events.iter().enumerate() {
@@ -106,6 +119,7 @@ fn run(yaml: &str, events: &[(i64, serde_json::Value)]) -> Vec<Seen> {
             engine.push(hit);
         }
     }
+    let learned = engine.save_baselines();
     let mut firings = engine.finish();
     firings.sort_by_key(|f| (f.fired_at, f.correlation));
     for f in firings {
@@ -119,7 +133,7 @@ fn run(yaml: &str, events: &[(i64, serde_json::Value)]) -> Vec<Seen> {
             });
         }
     }
-    seen
+    (seen, learned)
 }
 
 fn alert(title: &str, at: i64, group: &[&str], events: u64) -> Seen {
@@ -526,4 +540,88 @@ fn state_expires_with_the_window() {
     }
     assert!(most <= 125, "live groups peaked at {most}");
     assert!(engine.finish().is_empty());
+}
+
+const NEW_SOURCE: &str = r#"
+title: login from a new source
+id: 00000000-0000-0000-0000-0000000000f5
+baseline:
+    type: first_seen
+    rules: [ok_login]
+    group-by: [User]
+    field: IpAddress
+    learn: 1h
+"#;
+
+#[test]
+fn first_seen_alerts_once_per_new_value_after_training() {
+    let login = |t: i64, user: &str, ip: &str| (t, json!({"EventID": 4624, "User": user, "IpAddress": ip}));
+    let events = [
+        login(0, "bob", "10.0.0.1"),
+        login(1800, "bob", "10.0.0.2"),   // still training
+        login(3600, "bob", "10.0.0.1"),   // known
+        login(3700, "bob", "10.0.0.9"),   // new
+        login(3800, "bob", "10.0.0.9"),   // now known
+        login(3900, "alice", "10.0.0.1"), // a user never seen: new pair
+    ];
+    assert_eq!(
+        run(NEW_SOURCE, &events),
+        vec![
+            alert("login from a new source", 3700, &["bob", "10.0.0.9"], 1),
+            alert("login from a new source", 3900, &["alice", "10.0.0.1"], 1),
+        ]
+    );
+    // Saved and reused: no training, the first unknown pair alerts.
+    let (_, learned) = run_with(NEW_SOURCE, &events[..2], None);
+    let (seen, _) = run_with(NEW_SOURCE, &[login(10, "bob", "10.0.0.2"), login(20, "bob", "10.0.0.3")], Some(&learned));
+    assert_eq!(seen, vec![alert("login from a new source", 20, &["bob", "10.0.0.3"], 1)]);
+}
+
+const FAILURE_RATE: &str = r#"
+title: unusual failure rate
+id: 00000000-0000-0000-0000-0000000000f6
+baseline:
+    type: rate
+    rules: [failed_login]
+    group-by: [User]
+    bucket: 1h
+    learn: 1d
+    multiplier: 3
+    min_count: 5
+"#;
+
+#[test]
+fn rate_baselines_alert_on_buckets_far_above_the_learned_rate() {
+    let fail = |t: i64, user: &str| (t, json!({"EventID": 4625, "User": user}));
+    // Training: bob fails twice an hour for a day (mean 2, MAD 0).
+    let mut events: Vec<_> = (0..24).flat_map(|h| [fail(h * 3600, "bob"), fail(h * 3600 + 60, "bob")]).collect();
+    let day = 24 * 3600;
+    events.extend((0..10).map(|i| fail(day + i * 10, "bob"))); // 10 > 3 × 2: alert
+    events.extend((0..5).map(|i| fail(day + 3600 + i, "bob"))); // 5 < 6: quiet
+    events.extend((0..6).map(|i| fail(day + 7200 + i, "eve"))); // no baseline: alert
+    events.extend((0..4).map(|i| fail(day + 7200 + i, "amy"))); // under min_count
+    let got = run(FAILURE_RATE, &events);
+    assert_eq!(
+        got,
+        vec![alert("unusual failure rate", day, &["bob"], 10), alert("unusual failure rate", day + 7200, &["eve"], 6)]
+    );
+    // The saved baseline holds bob's learned rate; reused, it scores at once.
+    let (_, learned) = run_with(FAILURE_RATE, &events, None);
+    let text = serde_json::to_string(&learned).unwrap();
+    assert!(text.contains(r#""mean":2.0"#), "{text}");
+    let (seen, _) = run_with(FAILURE_RATE, &(0..7).map(|i| fail(i, "bob")).collect::<Vec<_>>(), Some(&learned));
+    assert_eq!(seen, vec![alert("unusual failure rate", 0, &["bob"], 7)]);
+    // Data that ends inside the training window scores nothing.
+    assert_eq!(run(FAILURE_RATE, &events[..48]), vec![]);
+}
+
+#[test]
+fn baseline_documents_are_checked() {
+    assert_eq!(load_errors("title: b\nbaseline: {type: sometimes, rules: [A]}"), vec![Code::RuleStructure]);
+    assert_eq!(
+        load_errors("title: b\nbaseline: {type: first_seen, rules: [A], group-by: [User]}"),
+        vec![Code::RuleStructure]
+    );
+    assert_eq!(load_errors("title: b\nbaseline: {type: rate, rules: [A], bucket: soon}"), vec![Code::RuleStructure]);
+    assert_eq!(load_errors("title: b\nbaseline: {type: rate, rules: [nope]}"), vec![Code::UnknownReference]);
 }

@@ -7,7 +7,7 @@ pub mod spill;
 use std::sync::Mutex;
 
 use ferret_model::{Alert, AlertRule, ContributingRule, Correlated, FieldValues, MatchedField, attack_techniques};
-use ferret_sigma::correlation::Source;
+use ferret_sigma::correlation::{Kind, SavedBaselines, Source};
 use ferret_sigma::{Correlator, Firing, Hit, RuleSet};
 use jiff::SignedDuration;
 
@@ -24,6 +24,8 @@ pub struct CorrelationStats {
     pub spilled: u64,
     /// Metric hits whose field was not a number.
     pub excluded: u64,
+    /// Saved baselines that match no loaded baseline document.
+    pub unused_baselines: Vec<String>,
 }
 
 /// The hit sorter shared by the hunt's workers, and the first error it met.
@@ -53,20 +55,31 @@ impl SharedSorter {
 
     /// Runs the correlations over every hit in time order and returns the
     /// firings sorted by time (then correlation, then group), plus stats.
-    pub fn correlate(self, rules: &RuleSet, stats: &mut CorrelationStats) -> std::io::Result<Vec<Firing>> {
+    /// `baselines`: saved baselines to start from; `save`: where to put
+    /// the learned ones afterwards.
+    pub fn correlate(
+        self,
+        rules: &RuleSet,
+        baselines: Option<&SavedBaselines>,
+        stats: &mut CorrelationStats,
+    ) -> std::io::Result<(Vec<Firing>, SavedBaselines)> {
         let (sorter, error) = self.sorter.into_inner().unwrap_or_else(|e| e.into_inner());
         if let Some(error) = error {
             return Err(error);
         }
         stats.spilled = sorter.spilled();
         let mut engine = Correlator::new(rules.correlations());
+        if let Some(saved) = baselines {
+            stats.unused_baselines = engine.load_baselines(saved);
+        }
         for hit in sorter.into_sorted()? {
             engine.push(hit?);
         }
         stats.excluded = engine.excluded();
+        let learned = engine.save_baselines();
         let mut firings = engine.finish();
         firings.sort_by(|a, b| (a.fired_at, a.correlation, &a.group).cmp(&(b.fired_at, b.correlation, &b.group)));
-        Ok(firings)
+        Ok((firings, learned))
     }
 }
 
@@ -79,6 +92,31 @@ pub fn format_span(span: SignedDuration) -> String {
         }
     }
     format!("{seconds}s")
+}
+
+/// The condition as the alert states it.
+fn describe_condition(spec: &ferret_sigma::correlation::Correlation) -> String {
+    if let Some(b) = &spec.baseline {
+        return match spec.kind {
+            Kind::FirstSeen => format!(
+                "{} not seen for the entity in the first {}",
+                spec.condition.field.join(", "),
+                format_span(b.learn)
+            ),
+            _ => format!(
+                "at least {} per {} and above {}× the mean or robust z > {} (learned over {})",
+                b.min_count,
+                format_span(b.bucket),
+                b.multiplier,
+                b.zscore,
+                format_span(b.learn)
+            ),
+        };
+    }
+    match spec.condition.field.as_slice() {
+        [] => spec.condition.describe(),
+        fields => format!("{} of {}", spec.condition.describe(), fields.join(", ")),
+    }
 }
 
 /// The alert for one correlation episode.
@@ -131,10 +169,7 @@ pub fn firing_alert(firing: &Firing, rules: &RuleSet) -> Alert {
         correlation: Some(Box::new(Correlated {
             kind: spec.kind.as_str().into(),
             timespan: format_span(spec.timespan),
-            condition: match spec.condition.field.as_slice() {
-                [] => spec.condition.describe(),
-                fields => format!("{} of {}", spec.condition.describe(), fields.join(", ")),
-            },
+            condition: describe_condition(spec),
             group,
             first_seen: firing.first_seen,
             last_seen: firing.last_seen,
@@ -153,6 +188,8 @@ pub fn firing_alert(firing: &Firing, rules: &RuleSet) -> Alert {
                 })
                 .collect(),
             samples: firing.samples.iter().map(|o| o.provenance.clone()).collect(),
+            expected: firing.expected,
+            score: firing.score,
         })),
     }
 }

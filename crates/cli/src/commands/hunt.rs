@@ -68,6 +68,12 @@ pub struct HuntArgs {
     /// Correlation tuning from a YAML file: `NAME: {SETTING: VALUE}`.
     #[arg(long, value_name = "FILE")]
     tune_file: Option<PathBuf>,
+    /// Score baseline rules against baselines saved by an earlier run instead of learning them from this data.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Save the baselines learned (or loaded) by this run, for later runs.
+    #[arg(long, value_name = "FILE")]
+    save_baseline: Option<PathBuf>,
     /// No summary and no progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -85,6 +91,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
         min_level: args.min_level,
         explain: args.explain,
         mappings: args.mappings,
+        baseline: args.baseline,
+        save_baseline: args.save_baseline,
         ..HuntConfig::default()
     };
     config.read.assume_year = args.year;
@@ -197,6 +205,9 @@ fn print_summary(s: &HuntSummary, hidden_errors: usize) {
         }
         if c.excluded > 0 {
             notes.push(format!("{} non-numeric metric values excluded", c.excluded));
+        }
+        if !c.unused_baselines.is_empty() {
+            notes.push(format!("saved baselines for unknown rules ignored: {}", c.unused_baselines.join(", ")));
         }
         if c.spilled > 0 {
             notes.push(format!("{} hits sorted on disk", c.spilled));

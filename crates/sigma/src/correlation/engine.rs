@@ -23,6 +23,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use ferret_model::{Provenance, Timestamp};
 use jiff::SignedDuration;
 
+use super::baseline::{BaselineState, Saved};
 use super::set::CorrelationSet;
 use super::spec::Kind;
 
@@ -90,6 +91,10 @@ pub struct Firing {
     /// The first hits' origins.
     pub samples: Vec<Origin>,
     pub trigger: Origin,
+    /// Baselines: the entity's learned rate per bucket (0 for a value never
+    /// seen), and the bucket's robust z-score when defined.
+    pub expected: Option<f64>,
+    pub score: Option<f64>,
 }
 
 struct Entry {
@@ -101,14 +106,20 @@ struct Entry {
     origin: Origin,
 }
 
-struct Tracker {
+/// Distinct values of one summarised field.
+#[derive(Default)]
+pub(crate) struct Tracker {
     seen: HashSet<Box<str>>,
     listed: Vec<String>,
     more: bool,
 }
 
 impl Tracker {
-    fn add(&mut self, value: &str) {
+    pub(crate) fn into_detail(self, field: &str) -> Detail {
+        Detail { field: field.to_owned(), distinct: self.seen.len(), values: self.listed, more: self.more }
+    }
+
+    pub(crate) fn add(&mut self, value: &str) {
         if self.seen.contains(value) {
             return;
         }
@@ -167,6 +178,14 @@ struct Group {
     last: Option<Timestamp>,
 }
 
+/// Baselines saved by one run for the next (`--save-baseline`), by
+/// correlation id.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SavedBaselines {
+    pub version: u32,
+    pub baselines: std::collections::BTreeMap<String, Saved>,
+}
+
 /// Runs every correlation of a set over hits given in time order.
 pub struct Correlator<'s> {
     set: &'s CorrelationSet,
@@ -178,6 +197,8 @@ pub struct Correlator<'s> {
     late: u64,
     excluded: u64,
     pending: Vec<Hit>,
+    /// Per correlation: the state of `baseline` documents.
+    baselines: Vec<Option<BaselineState>>,
 }
 
 impl<'s> Correlator<'s> {
@@ -199,7 +220,44 @@ impl<'s> Correlator<'s> {
             late: 0,
             excluded: 0,
             pending: Vec::new(),
+            baselines: set
+                .correlations
+                .iter()
+                .map(|c| c.spec.baseline.is_some().then(|| BaselineState::new(&c.spec)))
+                .collect(),
         }
+    }
+
+    /// Starts baselines from saved ones (by correlation id); returns the
+    /// ids that matched no loaded baseline document of the same type.
+    pub fn load_baselines(&mut self, saved: &SavedBaselines) -> Vec<String> {
+        let mut unused = Vec::new();
+        for (id, baseline) in &saved.baselines {
+            let target = self.set.correlations.iter().position(|c| {
+                c.spec.id == *id
+                    && matches!(
+                        (c.spec.kind, baseline),
+                        (Kind::BaselineRate, Saved::Rate { .. }) | (Kind::FirstSeen, Saved::FirstSeen { .. })
+                    )
+            });
+            match target.and_then(|i| self.baselines[i].as_mut()) {
+                Some(state) => state.load(baseline),
+                None => unused.push(id.clone()),
+            }
+        }
+        unused
+    }
+
+    /// The learned baselines, to reuse on a later run.
+    pub fn save_baselines(&self) -> SavedBaselines {
+        let mut baselines = std::collections::BTreeMap::new();
+        for (c, state) in self.baselines.iter().enumerate() {
+            let spec = &self.set.correlations[c].spec;
+            if let Some(saved) = state.as_ref().and_then(|s| s.save(spec.kind)) {
+                baselines.insert(spec.id.clone(), saved);
+            }
+        }
+        SavedBaselines { version: 1, baselines }
     }
 
     /// Hits that arrived earlier than one already processed (the caller's
@@ -244,6 +302,11 @@ impl<'s> Correlator<'s> {
     /// Closes every open episode (end of input) and returns all firings
     /// not taken yet.
     pub fn finish(mut self) -> Vec<Firing> {
+        for c in 0..self.baselines.len() {
+            if let Some(state) = self.baselines[c].as_mut() {
+                state.finish(c, &self.set.correlations[c].spec, &mut self.firings);
+            }
+        }
         for c in 0..self.groups.len() {
             let groups = std::mem::take(&mut self.groups[c]);
             let mut keys: Vec<_> = groups.into_iter().collect();
@@ -281,6 +344,11 @@ impl<'s> Correlator<'s> {
         let c = hit.correlation as usize;
         let resolved = &self.set.correlations[c];
         let spec = &resolved.spec;
+        if let Some(state) = self.baselines[c].as_mut() {
+            let Hit { time, group, value, details, origin, .. } = hit;
+            state.push(c, spec, time, group, value, &details, origin, &mut self.firings);
+            return;
+        }
         let number = if spec.kind.is_metric() {
             match hit.value.as_ref().and_then(|v| v.first()).and_then(|v| v.trim().parse::<f64>().ok()) {
                 Some(n) if n.is_finite() => n,
@@ -338,11 +406,7 @@ impl<'s> Correlator<'s> {
                         per_rule: vec![0; rules],
                         value: aggregate,
                         peak: aggregate,
-                        trackers: spec
-                            .fields
-                            .iter()
-                            .map(|_| Tracker { seen: HashSet::new(), listed: Vec::new(), more: false })
-                            .collect(),
+                        trackers: spec.fields.iter().map(|_| Tracker::default()).collect(),
                         samples: Vec::new(),
                         trigger: newest.origin.clone(),
                     };
@@ -383,19 +447,11 @@ impl<'s> Correlator<'s> {
             per_rule: episode.per_rule,
             value: episode.value,
             peak: episode.peak,
-            details: spec
-                .fields
-                .iter()
-                .zip(episode.trackers)
-                .map(|(field, t)| Detail {
-                    field: field.clone(),
-                    distinct: t.seen.len(),
-                    values: t.listed,
-                    more: t.more,
-                })
-                .collect(),
+            details: spec.fields.iter().zip(episode.trackers).map(|(field, t)| t.into_detail(field)).collect(),
             samples: episode.samples,
             trigger: episode.trigger,
+            expected: None,
+            score: None,
         });
     }
 }
@@ -422,7 +478,7 @@ fn remember(group: &mut Group, entry: &Entry, kind: Kind, span: SignedDuration) 
                 group.marks[slot] = Some(group.marks[slot].map_or(start, |old| old.max(start)));
             }
         }
-        Kind::EventCount => {}
+        Kind::EventCount | Kind::BaselineRate | Kind::FirstSeen => {}
     }
 }
 
@@ -446,7 +502,7 @@ fn forget(group: &mut Group, entry: &Entry) {
 fn aggregate(group: &Group, kind: Kind, percentile: f64, now: Timestamp, span: SignedDuration) -> f64 {
     let live = |t: &Option<Timestamp>| t.is_some_and(|t| now.duration_since(t) <= span);
     match kind {
-        Kind::EventCount => group.window.len() as f64,
+        Kind::EventCount | Kind::BaselineRate | Kind::FirstSeen => group.window.len() as f64,
         Kind::ValueCount => group.distinct.len() as f64,
         Kind::Temporal => group.marks.iter().filter(|t| live(t)).count() as f64,
         Kind::TemporalOrdered => group.marks.iter().rposition(live).map_or(0.0, |i| (i + 1) as f64),

@@ -26,6 +26,12 @@ pub enum Kind {
     ValueSum,
     ValueAvg,
     ValuePercentile,
+    /// ferret's `baseline` documents: a rate per entity and time bucket
+    /// against the entity's learned rate.
+    BaselineRate,
+    /// ferret's `baseline` documents: a value never seen before for the
+    /// entity (a user's new source address).
+    FirstSeen,
 }
 
 impl Kind {
@@ -38,6 +44,8 @@ impl Kind {
             "value_sum" => Kind::ValueSum,
             "value_avg" => Kind::ValueAvg,
             "value_percentile" => Kind::ValuePercentile,
+            "baseline_rate" => Kind::BaselineRate,
+            "first_seen" => Kind::FirstSeen,
             _ => return None,
         })
     }
@@ -51,12 +59,14 @@ impl Kind {
             Kind::ValueSum => "value_sum",
             Kind::ValueAvg => "value_avg",
             Kind::ValuePercentile => "value_percentile",
+            Kind::BaselineRate => "baseline_rate",
+            Kind::FirstSeen => "first_seen",
         }
     }
 
     /// Types that read a `field` of the events (value_count and metrics).
     pub fn needs_field(self) -> bool {
-        !matches!(self, Kind::EventCount | Kind::Temporal | Kind::TemporalOrdered)
+        !matches!(self, Kind::EventCount | Kind::Temporal | Kind::TemporalOrdered | Kind::BaselineRate)
     }
 
     pub fn is_temporal(self) -> bool {
@@ -181,6 +191,24 @@ pub struct Correlation {
     pub generate: bool,
     /// Fields whose distinct values the alert reports.
     pub fields: Vec<String>,
+    /// `baseline` documents (kinds BaselineRate and FirstSeen).
+    pub baseline: Option<BaselineParams>,
+}
+
+/// How a baseline learns and when it alerts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineParams {
+    /// Rate baselines count per bucket (aligned to the Unix epoch).
+    pub bucket: SignedDuration,
+    /// The baseline is learned from the first `learn` of the data (from
+    /// its first hit), unless a saved baseline is loaded.
+    pub learn: SignedDuration,
+    /// Alert when a bucket holds more than `multiplier` × the mean...
+    pub multiplier: f64,
+    /// ...or its robust z-score (median and MAD) exceeds this.
+    pub zscore: f64,
+    /// Buckets with fewer hits never alert.
+    pub min_count: u64,
 }
 
 impl Correlation {
@@ -297,6 +325,105 @@ pub fn parse_correlation(doc: &Node, file: &str) -> Result<Correlation, Diagnost
         aliases,
         generate,
         fields: list("fields"),
+        baseline: None,
+    })
+}
+
+/// Compiles a document with a ferret `baseline` block:
+///
+/// ```yaml
+/// baseline:
+///     type: rate            # or first_seen
+///     rules: [ssh_failed_login]
+///     group-by: [user.name] # the entity
+///     field: source.ip      # first_seen: the value that must be known
+///     bucket: 1h            # rate: the counting bucket
+///     learn: 1d             # learn from the first day of the data
+///     multiplier: 3.0       # rate: bucket > 3 × the learned mean...
+///     zscore: 3.5           # ...or robust z-score above 3.5
+///     min_count: 5          # rate: smaller buckets never alert
+/// ```
+pub fn parse_baseline(doc: &Node, file: &str) -> Result<Correlation, Diagnostic> {
+    let err = |line: usize, msg: String| Diagnostic::new(Code::RuleStructure, file, Some(line), msg);
+    let block = doc.get("baseline").expect("called for baseline documents");
+    if !matches!(block.kind, NodeKind::Map(_)) {
+        return Err(err(block.line, "'baseline' must be a mapping".into()));
+    }
+    let text = |key: &str| doc.get(key).and_then(Node::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let title = text("title").ok_or_else(|| err(doc.line, "missing 'title'".into()))?;
+    let kind = match block.get("type").and_then(Node::as_str) {
+        Some("rate") => Kind::BaselineRate,
+        Some("first_seen") => Kind::FirstSeen,
+        _ => return Err(err(block.line, "a baseline needs 'type: rate' or 'type: first_seen'".into())),
+    };
+    let rules_node = block.get("rules").ok_or_else(|| err(block.line, "baseline without 'rules'".into()))?;
+    let rules = strings(rules_node)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| err(rules_node.line, "'rules' must be a rule id or name, or a list of them".into()))?;
+    let group_by = match block.get("group-by") {
+        None => Vec::new(),
+        Some(node) => strings(node).ok_or_else(|| err(node.line, "'group-by' must be a list of field names".into()))?,
+    };
+    let field = match block.get("field") {
+        None => Vec::new(),
+        Some(node) => strings(node).ok_or_else(|| err(node.line, "'field' must be a field name or a list".into()))?,
+    };
+    if kind == Kind::FirstSeen && field.is_empty() {
+        return Err(err(block.line, "a first_seen baseline needs 'field' (the value that must be known)".into()));
+    }
+    let span = |key: &str, default: i64| -> Result<SignedDuration, Diagnostic> {
+        match block.get(key) {
+            None => Ok(SignedDuration::from_secs(default)),
+            Some(node) => node.as_str().and_then(parse_timespan).ok_or_else(|| {
+                err(node.line, format!("bad {key} '{}' (a number and s, m, h, d)", node.as_str().unwrap_or("?")))
+            }),
+        }
+    };
+    let number = |key: &str, default: f64| -> Result<f64, Diagnostic> {
+        match block.get(key) {
+            None => Ok(default),
+            Some(node) => node
+                .as_str()
+                .and_then(|s| s.parse::<f64>().ok())
+                .filter(|n| n.is_finite() && *n >= 0.0)
+                .ok_or_else(|| err(node.line, format!("'{key}' must be a non-negative number"))),
+        }
+    };
+    let params = BaselineParams {
+        bucket: span("bucket", 3600)?,
+        learn: span("learn", 86_400)?,
+        multiplier: number("multiplier", 3.0)?,
+        zscore: number("zscore", 3.5)?,
+        min_count: number("min_count", 5.0)? as u64,
+    };
+    let level = match doc.get("level") {
+        None => Level::Medium,
+        Some(node) => node.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+            err(node.line, "'level' must be one of informational, low, medium, high, critical".into())
+        })?,
+    };
+    let list = |key: &str| doc.get(key).and_then(strings).unwrap_or_default();
+    Ok(Correlation {
+        id: text("id").unwrap_or_else(|| format!("{file}:{}", doc.line)),
+        title: title.trim().to_owned(),
+        name: text("name"),
+        level,
+        has_level: doc.get("level").is_some(),
+        status: text("status"),
+        tags: list("tags"),
+        description: text("description"),
+        file: file.to_owned(),
+        line: doc.line,
+        kind,
+        rules,
+        group_by,
+        // Windows and sweeps work in buckets.
+        timespan: params.bucket,
+        condition: Condition { ops: Vec::new(), field, percentile: 50.0 },
+        aliases: Vec::new(),
+        generate: false,
+        fields: list("fields"),
+        baseline: Some(params),
     })
 }
 
