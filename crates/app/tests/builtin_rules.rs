@@ -1,8 +1,13 @@
 //! Every built-in rule (`rules/**/*.yml`) has a test file beside it
 //! (`*.tests.json`) with log lines or Windows events that must and must not
-//! make that rule fire. Lines go through the real syslog reader and events
-//! through the real JSON reader, so the test covers the field names the
-//! readers produce, not only the rule logic.
+//! make that rule fire. Lines go through the real syslog (or web access
+//! log) reader and events through the real JSON reader, so the test covers
+//! the field names the readers produce, not only the rule logic.
+//!
+//! A file of several rule documents (the helper rules of a correlation
+//! file, `rules/correlation/`) has one test file with a case set per rule
+//! `name`: `{"rules": {"<name>": {"kind": ..., "match": ..., "no_match": ...}}}`.
+//! The correlations themselves are tested in `correlation_rules.rs`.
 
 mod common;
 
@@ -12,6 +17,7 @@ use ferret_app::load_rules;
 use ferret_model::{Event, FieldNames};
 use ferret_read::json::JsonReader;
 use ferret_read::syslog::SyslogReader;
+use ferret_read::web::WebReader;
 use ferret_read::{ReadOptions, SourceContext};
 use ferret_sigma::{RuleSet, Scanner};
 use serde_json::Value as Json;
@@ -34,6 +40,10 @@ fn events(kind: &str, input: &Json, names: &std::sync::Arc<FieldNames>) -> Vec<E
         "syslog" => {
             let line = input.as_str().expect("syslog cases are lines").to_owned() + "\n";
             SyslogReader::new(line.as_bytes(), ctx).collect()
+        }
+        "web" => {
+            let line = input.as_str().expect("web cases are lines").to_owned() + "\n";
+            WebReader::new(line.as_bytes(), ctx).collect()
         }
         "windows" => {
             let line = serde_json::to_string(input).unwrap() + "\n";
@@ -61,27 +71,48 @@ fn every_builtin_rule_passes_its_tests() {
     assert!(diags.is_empty(), "built-in rules load without diagnostics: {diags:#?}");
     let mut files = Vec::new();
     test_files(&rules_dir, &mut files);
-    assert_eq!(files.len(), set.len(), "one test file per built-in rule");
+    let mut tested = 0;
     let mut failures = Vec::new();
     for file in &files {
         let rule_file = file.to_string_lossy().replace(".tests.json", ".yml");
         let rel = Path::new(&rule_file).strip_prefix(&rules_dir).unwrap().to_string_lossy().replace('\\', "/");
-        let rule = set
-            .rules()
-            .find(|r| r.file == format!("builtin:{rel}"))
-            .unwrap_or_else(|| panic!("no built-in rule for {}", file.display()));
-        assert!(rule.tags.iter().any(|t| t.starts_with("attack.t")), "{rel} has an ATT&CK technique tag");
         let spec: Json = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-        let kind = spec["kind"].as_str().unwrap();
-        let cases = |key: &str| spec[key].as_array().cloned().unwrap_or_default();
-        assert!(!cases("match").is_empty() && !cases("no_match").is_empty(), "{rel}: both match and no_match cases");
-        for (key, want) in [("match", true), ("no_match", false)] {
-            for case in cases(key) {
-                if fires(&set, &rule.id, &events(kind, &case, &names)) != want {
-                    failures.push(format!("{rel}: expected {} on {case}", if want { "a match" } else { "no match" }));
+        // One case set for the file's rule, or one per named rule.
+        let case_sets: Vec<(Option<&str>, &Json)> = match spec["rules"].as_object() {
+            Some(by_name) => by_name.iter().map(|(name, cases)| (Some(name.as_str()), cases)).collect(),
+            None => vec![(None, &spec)],
+        };
+        for (name, spec) in case_sets {
+            let rule = set
+                .rules()
+                .find(|r| r.file == format!("builtin:{rel}") && (name.is_none() || r.name.as_deref() == name))
+                .unwrap_or_else(|| panic!("no built-in rule {name:?} for {}", file.display()));
+            let label = match name {
+                Some(name) => format!("{rel} ({name})"),
+                None => rel.clone(),
+            };
+            tested += 1;
+            assert!(rule.tags.iter().any(|t| t.starts_with("attack.t")), "{label} has an ATT&CK technique tag");
+            let kind = spec["kind"].as_str().unwrap();
+            let cases = |key: &str| spec[key].as_array().cloned().unwrap_or_default();
+            assert!(
+                !cases("match").is_empty() && !cases("no_match").is_empty(),
+                "{label}: both match and no_match cases"
+            );
+            for (key, want) in [("match", true), ("no_match", false)] {
+                for case in cases(key) {
+                    if fires(&set, &rule.id, &events(kind, &case, &names)) != want {
+                        failures
+                            .push(format!("{label}: expected {} on {case}", if want { "a match" } else { "no match" }));
+                    }
                 }
             }
         }
+    }
+    assert_eq!(tested, set.len(), "one test case set per built-in rule");
+    for correlation in &set.correlations().correlations {
+        let spec = &correlation.spec;
+        assert!(spec.tags.iter().any(|t| t.starts_with("attack.t")), "{} has an ATT&CK technique tag", spec.title);
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

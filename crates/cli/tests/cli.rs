@@ -69,7 +69,8 @@ fn csv_has_a_header_and_one_row_per_alert() {
     let mut rows = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(rows.headers().unwrap().get(2), Some("rule_id"));
     let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 20);
+    // 20 single-event alerts and 3 correlation alerts (docs/example-incident.md).
+    assert_eq!(rows.len(), 23);
     assert!(rows.iter().any(|r| &r[3] == "Security Event Log Cleared" && &r[10] == "line 37"));
 }
 
@@ -85,8 +86,8 @@ fn table_and_summary_for_people() {
         )
         .stderr(
             predicate::str::contains("events read  380")
-                .and(predicate::str::contains("alerts       20 (8 high, 6 medium, 6 low)"))
-                .and(predicate::str::contains("rules        20 loaded")),
+                .and(predicate::str::contains("alerts       23 (9 high, 8 medium, 6 low)"))
+                .and(predicate::str::contains("rules        26 loaded")),
         );
 }
 
@@ -101,7 +102,7 @@ fn output_file_and_min_level() {
         .success()
         .stdout("");
     let text = std::fs::read_to_string(out).unwrap();
-    assert_eq!(text.lines().count(), 8);
+    assert_eq!(text.lines().count(), 9);
     assert!(text.lines().all(|l| l.contains(r#""level":"high""#)));
 }
 
@@ -197,7 +198,7 @@ fn a_rule_file_that_is_not_yaml_is_reported_and_the_hunt_goes_on() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("Successful SSH Login As Root"))
-        .stderr(predicate::str::contains("rules        20 loaded, 1 not loaded"));
+        .stderr(predicate::str::contains("rules        26 loaded, 1 not loaded"));
     ferret()
         .args(["rules", "check", "--no-builtin"])
         .arg(dir.path().join("bad.yml"))
