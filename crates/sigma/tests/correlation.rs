@@ -625,3 +625,39 @@ fn baseline_documents_are_checked() {
     assert_eq!(load_errors("title: b\nbaseline: {type: rate, rules: [A], bucket: soon}"), vec![Code::RuleStructure]);
     assert_eq!(load_errors("title: b\nbaseline: {type: rate, rules: [nope]}"), vec![Code::UnknownReference]);
 }
+
+/// Firings of `yaml` over `events`, for tests that look at counts.
+fn firings(yaml: &str, events: &[(i64, serde_json::Value)]) -> Vec<ferret_sigma::Firing> {
+    let (set, _) = compile(yaml);
+    let mut scanner = Scanner::new(&set);
+    let mut engine = Correlator::new(set.correlations());
+    let mut hits = Vec::new();
+    for (n, (second, fields)) in events.iter().enumerate() {
+        let e = event(set.names(), n + 1, *second, fields);
+        let mut matches = Vec::new();
+        scanner.scan(&e, &mut matches);
+        for m in matches {
+            set.correlations().hits(m.rule, &e, None, &mut hits);
+        }
+    }
+    for hit in hits {
+        engine.push(hit);
+    }
+    engine.finish()
+}
+
+#[test]
+fn counts_are_true_counts_and_repeated_records_weigh_their_repetitions() {
+    let ip = json!({"IpAddress": "10.0.0.1"});
+    // 30 hits, one per second: fires at the 5th, and the window's count
+    // peaks at 30 (not at the 5 hits the window keeps for samples).
+    let f = firings(COUNT_5_IN_60S, &failures(&(0..30).collect::<Vec<_>>(), ip));
+    assert_eq!((f.len(), f[0].events, f[0].value, f[0].peak), (1, 30, 5.0, 30.0));
+    // syslog's "message repeated 4 times" (event.count 4) plus one: five.
+    let events = [
+        (0, json!({"EventID": 4625, "IpAddress": "10.0.0.1", "event.count": 4})),
+        (1, json!({"EventID": 4625, "IpAddress": "10.0.0.1"})),
+    ];
+    let f = firings(COUNT_5_IN_60S, &events);
+    assert_eq!((f.len(), f[0].events, f[0].value, f[0].samples.len()), (1, 5, 5.0, 2));
+}

@@ -164,6 +164,7 @@ fn encode(
     put_u64(out, seq)?;
     put_u32(out, hit.correlation)?;
     put_u16(out, hit.slot)?;
+    put_u32(out, hit.weight)?;
     put_strs(out, &hit.group)?;
     match &hit.value {
         None => put_u8(out, 0)?,
@@ -241,6 +242,7 @@ fn decode(input: &mut impl Read, sources: &[Arc<str>]) -> io::Result<Option<(Key
     let key = (time, get_u32(input)?, get_u64(input)?);
     let correlation = get_u32(input)?;
     let slot = get_u16(input)?;
+    let weight = get_u32(input)?;
     let group = get_strs(input)?;
     let value = if get_u8(input)? == 1 { Some(get_strs(input)?) } else { None };
     let n = get_u16(input)?;
@@ -254,7 +256,7 @@ fn decode(input: &mut impl Read, sources: &[Arc<str>]) -> io::Result<Option<(Key
     };
     let host = if get_u8(input)? == 1 { Some(get_str(input)?) } else { None };
     let origin = Origin { provenance: Provenance { source, location }, host };
-    Ok(Some((key, Hit { time, correlation, slot, group, value, details, origin })))
+    Ok(Some((key, Hit { time, correlation, slot, group, value, details, origin, weight })))
 }
 
 #[cfg(test)]
@@ -273,6 +275,7 @@ mod tests {
                 provenance: Provenance { source: Arc::from(format!("f{}", n % 3)), location: Location::Line(n) },
                 host: (n % 2 == 1).then(|| Box::from("web-01")),
             },
+            weight: (n % 4) as u32 + 1,
         }
     }
 

@@ -169,6 +169,7 @@ impl BaselineState {
         c: usize,
         spec: &Correlation,
         time: Timestamp,
+        weight: u32,
         key: Key,
         value: Option<Key>,
         details: &[(u16, Box<str>)],
@@ -226,7 +227,7 @@ impl BaselineState {
                     if entity.training.len() <= i {
                         entity.training.resize(i + 1, 0);
                     }
-                    entity.training[i] = entity.training[i].saturating_add(1);
+                    entity.training[i] = entity.training[i].saturating_add(weight.max(1));
                     return;
                 }
                 if entity.current.as_ref().is_some_and(|b| b.index != index) {
@@ -245,7 +246,7 @@ impl BaselineState {
                     trigger: origin.clone(),
                     trackers: spec.fields.iter().map(|_| Tracker::default()).collect(),
                 });
-                bucket.count += 1;
+                bucket.count += u64::from(weight.max(1));
                 bucket.last = time;
                 bucket.trigger = origin.clone();
                 if bucket.samples.len() < SAMPLE_ORIGINS {

@@ -57,6 +57,9 @@ pub struct Hit {
     /// (index into the correlation's `fields`, value).
     pub details: Vec<(u16, Box<str>)>,
     pub origin: Origin,
+    /// How many occurrences the record stands for: syslog's "message
+    /// repeated 5 times" is five failed logins (`event.count`), else 1.
+    pub weight: u32,
 }
 
 /// Distinct values of one summarised field in an episode.
@@ -99,6 +102,7 @@ pub struct Firing {
 
 struct Entry {
     time: Timestamp,
+    weight: u32,
     slot: u16,
     value: Option<Box<[Box<str>]>>,
     number: f64,
@@ -153,8 +157,8 @@ impl Episode {
     fn add(&mut self, entry: &Entry) {
         self.first_seen = self.first_seen.min(entry.time);
         self.last_seen = self.last_seen.max(entry.time);
-        self.events += 1;
-        self.per_rule[entry.slot as usize] += 1;
+        self.events += u64::from(entry.weight);
+        self.per_rule[entry.slot as usize] += u64::from(entry.weight);
         for (i, value) in &entry.details {
             self.trackers[*i as usize].add(value);
         }
@@ -167,6 +171,11 @@ impl Episode {
 #[derive(Default)]
 struct Group {
     window: VecDeque<Entry>,
+    /// event_count: every hit's time and weight in the window, and their
+    /// sum. `window` may keep only the newest entries (for samples); this
+    /// keeps the true count for `value` and `peak`.
+    times: VecDeque<(Timestamp, u32)>,
+    count: u64,
     /// value_count: occurrences of each value tuple in the window.
     distinct: HashMap<Box<[Box<str>]>, u32>,
     /// Metrics: sum of the window's numbers.
@@ -345,8 +354,8 @@ impl<'s> Correlator<'s> {
         let resolved = &self.set.correlations[c];
         let spec = &resolved.spec;
         if let Some(state) = self.baselines[c].as_mut() {
-            let Hit { time, group, value, details, origin, .. } = hit;
-            state.push(c, spec, time, group, value, &details, origin, &mut self.firings);
+            let Hit { time, group, value, details, origin, weight, .. } = hit;
+            state.push(c, spec, time, weight, group, value, &details, origin, &mut self.firings);
             return;
         }
         let number = if spec.kind.is_metric() {
@@ -362,7 +371,7 @@ impl<'s> Correlator<'s> {
         };
         let span = spec.timespan;
         let rules = resolved.sources.len();
-        let Hit { time, slot, group: key, value, details, origin, .. } = hit;
+        let Hit { time, slot, group: key, value, details, origin, weight, .. } = hit;
         let group = self.groups[c].entry(key.clone()).or_default();
         if group.marks.is_empty() {
             group.marks = vec![None; rules];
@@ -374,7 +383,16 @@ impl<'s> Correlator<'s> {
             let old = group.window.pop_front().expect("checked");
             forget(group, &old);
         }
-        let entry = Entry { time, slot, value, number, details, origin };
+        while group.times.front().is_some_and(|(t, _)| *t < start) {
+            let (_, w) = group.times.pop_front().expect("checked");
+            group.count -= u64::from(w);
+        }
+        let weight = weight.max(1);
+        if spec.kind == Kind::EventCount {
+            group.times.push_back((time, weight));
+            group.count += u64::from(weight);
+        }
+        let entry = Entry { time, weight, slot, value, number, details, origin };
         remember(group, &entry, spec.kind, span);
         group.window.push_back(entry);
         let cap = match spec.kind {
@@ -412,6 +430,11 @@ impl<'s> Correlator<'s> {
                     };
                     for entry in &group.window {
                         episode.add(entry);
+                    }
+                    // Hits older than the kept entries (event_count keeps
+                    // the newest N) still count.
+                    if spec.kind == Kind::EventCount {
+                        episode.events = episode.events.max(group.count);
                     }
                     group.episode = Some(episode);
                 }
@@ -502,7 +525,8 @@ fn forget(group: &mut Group, entry: &Entry) {
 fn aggregate(group: &Group, kind: Kind, percentile: f64, now: Timestamp, span: SignedDuration) -> f64 {
     let live = |t: &Option<Timestamp>| t.is_some_and(|t| now.duration_since(t) <= span);
     match kind {
-        Kind::EventCount | Kind::BaselineRate | Kind::FirstSeen => group.window.len() as f64,
+        Kind::EventCount => group.count as f64,
+        Kind::BaselineRate | Kind::FirstSeen => group.window.len() as f64,
         Kind::ValueCount => group.distinct.len() as f64,
         Kind::Temporal => group.marks.iter().filter(|t| live(t)).count() as f64,
         Kind::TemporalOrdered => group.marks.iter().rposition(live).map_or(0.0, |i| (i + 1) as f64),

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ferret_model::{Event, FieldNames, Timestamp};
+use ferret_model::{Event, Field, FieldNames, Timestamp};
 
 use super::engine::{Hit, Origin};
 use super::fields::Lookup;
@@ -50,6 +50,8 @@ pub struct CorrelationSet {
     consumers: Vec<Vec<(u32, u16)>>,
     /// Per rule index: whether its matches are also alerts.
     rule_alerts: Vec<bool>,
+    /// `event.count`: how many occurrences a record stands for.
+    count_field: Option<Field>,
 }
 
 impl CorrelationSet {
@@ -200,7 +202,8 @@ impl CorrelationSet {
                     rules[r].has_level || consumers[r].iter().any(|(c, _)| correlations[*c as usize].spec.generate);
             }
         }
-        (CorrelationSet { correlations, consumers, rule_alerts }, diags)
+        let count_field = Some(names.intern("event.count"));
+        (CorrelationSet { correlations, consumers, rule_alerts, count_field }, diags)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -229,6 +232,12 @@ impl CorrelationSet {
     pub fn hits(&self, rule: usize, event: &Event, host: Option<&str>, out: &mut Vec<Hit>) -> bool {
         let Some(time) = event.timestamp else { return false };
         let Some(consumers) = self.consumers.get(rule) else { return true };
+        let weight = self
+            .count_field
+            .and_then(|f| event.first(f))
+            .and_then(|v| v.as_str()?.parse::<u32>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(1);
         for &(c, slot) in consumers {
             let plan = &self.correlations[c as usize].plans[slot as usize];
             let Some(group) = plan.group.iter().map(|l| l.read(event).map(Box::from)).collect::<Option<Box<[_]>>>()
@@ -257,6 +266,7 @@ impl CorrelationSet {
                 value,
                 details,
                 origin: Origin { provenance: event.provenance.clone(), host: host.map(Into::into) },
+                weight,
             });
         }
         true
@@ -291,7 +301,16 @@ impl CorrelationSet {
                 .enumerate()
                 .flat_map(|(i, l)| l.read_pairs(pairs).into_iter().map(move |v| (i as u16, Box::from(v))))
                 .collect();
-            out.push(Hit { time, correlation: c as u32, slot, group, value, details, origin: origin.clone() });
+            out.push(Hit {
+                time,
+                correlation: c as u32,
+                slot,
+                group,
+                value,
+                details,
+                origin: origin.clone(),
+                weight: 1,
+            });
         }
     }
 }
