@@ -317,3 +317,84 @@ fn an_evidence_bundle_is_read_in_one_go() {
     assert!(stderr.contains("triage.tar.gz!collector/notes.txt: offset 0: unrecognised text format"), "{stderr}");
     assert!(stderr.contains("(2 streams: 1 json, 1 syslog)"), "{stderr}");
 }
+
+#[test]
+fn baselines_are_saved_and_reused_on_a_later_run() {
+    let dir = TempDir::new().unwrap();
+    let saved = dir.path().join("baseline.json");
+    // Learn from the example incident (all of it is inside the first day).
+    ferret()
+        .args(["hunt", "examples", "-q", "-f", "jsonl", "-o"])
+        .arg(dir.path().join("alerts.jsonl"))
+        .arg("--save-baseline")
+        .arg(&saved)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&saved).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // deploy logged in from 203.0.113.45 during the incident.
+    let new_source = &json["baselines"]["3f0c7d52-8a41-4c8e-9b1e-5d2f6a7c1e90"];
+    assert_eq!(new_source["type"], "first_seen");
+    assert!(text.contains("203.0.113.45"), "{text}");
+    // A later day: deploy from the known address, then from a new one.
+    let log = dir.path().join("auth.log");
+    std::fs::write(
+        &log,
+        "2026-12-02T09:00:00+00:00 web-01 sshd[1]: Accepted password for deploy from 203.0.113.45 port 4000 ssh2\n\
+         2026-12-02T09:05:00+00:00 web-01 sshd[2]: Accepted password for deploy from 192.0.2.99 port 4001 ssh2\n",
+    )
+    .unwrap();
+    let out = ferret().args(["hunt", "-q", "-f", "jsonl", "--baseline"]).arg(&saved).arg(&log).output().unwrap();
+    assert!(out.status.success());
+    let alerts: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let new: Vec<&serde_json::Value> =
+        alerts.iter().filter(|a| a["rule"]["id"] == "3f0c7d52-8a41-4c8e-9b1e-5d2f6a7c1e90").collect();
+    assert_eq!(new.len(), 1, "{alerts:#?}");
+    assert_eq!(new[0]["matched"][1]["value"], "192.0.2.99");
+    assert_eq!(new[0]["provenance"]["line"], 2);
+    // Without the baseline, that day is its own training: no alert.
+    let out = ferret().args(["hunt", "-q", "-f", "jsonl"]).arg(&log).output().unwrap();
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("3f0c7d52"));
+    // A file that is not a baseline is named, with its position.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"version\": 1,\n \"baselines\": [}").unwrap();
+    ferret()
+        .args(["hunt", "-q", "--baseline"])
+        .arg(&bad)
+        .arg(&log)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.json:2:").and(predicate::str::contains("not a ferret baseline file")));
+}
+
+#[test]
+fn correlations_are_tuned_from_the_command_line_or_a_file() {
+    let count = |args: &[&str]| {
+        let out = ferret().args(["hunt", "examples", "-q", "-f", "jsonl"]).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let alerts = String::from_utf8(out.stdout).unwrap();
+        alerts
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|a| a["rule"]["title"] == "Brute Force Against Logins From One Source")
+            .count()
+    };
+    assert_eq!(count(&[]), 2);
+    // The largest burst of the example has 32 failures.
+    assert_eq!(count(&["--tune", "ferret_bruteforce.threshold=33"]), 0);
+    // A 20-minute window joins the two bursts (13 minutes apart).
+    assert_eq!(count(&["--tune", "ferret_bruteforce.timespan=20m"]), 1);
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("tuning.yml");
+    std::fs::write(&file, "ferret_bruteforce:\n  threshold: 33\n").unwrap();
+    assert_eq!(count(&["--tune-file", file.to_str().unwrap()]), 0);
+    ferret()
+        .args(["hunt", "examples", "-q", "--tune", "ferret_bruteforce.often=3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown setting"));
+    ferret().args(["hunt", "examples", "-q", "--tune", "nope.threshold=3"]).assert().code(2).stderr(
+        predicate::str::contains("no correlation named 'nope'").and(predicate::str::contains("ferret_bruteforce")),
+    );
+}
