@@ -14,7 +14,7 @@ use ferret_sigma::{Diagnostic, Hit, Mappings, Match, RuleSet, RuleSource, Scanne
 
 use crate::correlate::{CorrelationStats, DEFAULT_BUDGET, SharedSorter, firing_alert};
 use crate::host::host_of;
-use crate::ordered::run_ordered;
+use crate::ordered::{Parts, run_ordered};
 use crate::rules::{builtin_sources, read_rule_paths};
 
 /// What to hunt in and with.
@@ -180,13 +180,24 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     // Correlation hits of every input, put in time order once all are read.
     let budget = if config.correlation_budget == 0 { DEFAULT_BUDGET } else { config.correlation_budget };
     let sorter = SharedSorter::new(budget);
+    let shared = Shared { rules: &rules, names: &names, config, progress, sorter: &sorter };
     let numbered: Vec<(u32, &Input)> = inputs.iter().enumerate().map(|(i, input)| (i as u32, input)).collect();
-    let work = |&(index, input): &(u32, &Input)| {
-        let result = hunt_input(index, input, &rules, &names, config, progress, &sorter);
+    let work = |&(index, input): &(u32, &Input), parts: &mut Parts<'_, Part>| {
+        let result = hunt_input(index, input, &shared, parts);
         progress.input_done(&input.name(), result.events);
-        result
+        parts.send(Part::Finished(result));
     };
-    run_ordered(&numbered, window, work, |result: FileResult| -> std::io::Result<()> {
+    run_ordered(&numbered, window, PARTS_AHEAD, work, |part: Part| -> std::io::Result<()> {
+        let result = match part {
+            Part::Alerts(alerts) => {
+                for alert in &alerts {
+                    *summary.alerts_by_level.entry(alert.rule.level).or_default() += 1;
+                    sink.alert(alert)?;
+                }
+                return Ok(());
+            }
+            Part::Finished(result) => result,
+        };
         summary.correlation.hits += result.hits;
         summary.correlation.untimed += result.untimed;
         summary.streams += result.streams;
@@ -195,10 +206,6 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
         summary.unreadable.extend(result.unreadable);
         for (format, n) in result.formats {
             *summary.formats.entry(format).or_default() += n;
-        }
-        for alert in &result.alerts {
-            *summary.alerts_by_level.entry(alert.rule.level).or_default() += 1;
-            sink.alert(alert)?;
         }
         Ok(())
     })?;
@@ -240,6 +247,19 @@ fn count_rules(diags: &[Diagnostic], severity: Severity) -> usize {
     seen.len()
 }
 
+/// What an input's worker hands over: its alerts in batches as it goes,
+/// then its figures.
+enum Part {
+    Alerts(Vec<Alert>),
+    Finished(FileResult),
+}
+
+/// Alerts per batch handed over by a worker.
+const ALERT_BATCH: usize = 1024;
+/// Batches an input not yet being written may hold before its worker
+/// waits: memory stays bounded however many alerts one input makes.
+const PARTS_AHEAD: usize = 16;
+
 #[derive(Default)]
 struct FileResult {
     streams: usize,
@@ -247,13 +267,14 @@ struct FileResult {
     records_skipped: u64,
     unreadable: Vec<ReadError>,
     formats: BTreeMap<String, usize>,
-    alerts: Vec<Alert>,
     /// Correlation hits made, and matches that could not make one.
     hits: u64,
     untimed: u64,
 }
 
-struct HuntVisitor<'a> {
+struct HuntVisitor<'a, 'p> {
+    parts: &'a mut Parts<'p, Part>,
+    alerts: Vec<Alert>,
     scanner: Scanner<'a>,
     rules: &'a RuleSet,
     min_level: Option<Level>,
@@ -273,7 +294,7 @@ struct HuntVisitor<'a> {
 /// Hits handed to the shared sorter at a time (one lock per batch).
 const HIT_BATCH: usize = 4096;
 
-impl StreamVisitor for HuntVisitor<'_> {
+impl StreamVisitor for HuntVisitor<'_, '_> {
     fn stream(&mut self, _name: &Arc<str>, format: ferret_read::Format, events: &mut dyn Iterator<Item = ReadResult>) {
         self.result.streams += 1;
         *self.result.formats.entry(format.to_string()).or_default() += 1;
@@ -297,7 +318,7 @@ impl StreamVisitor for HuntVisitor<'_> {
     }
 }
 
-impl HuntVisitor<'_> {
+impl HuntVisitor<'_, '_> {
     fn scan(&mut self, event: &Event) {
         self.matches.clear();
         self.scanner.scan(event, &mut self.matches);
@@ -327,7 +348,7 @@ impl HuntVisitor<'_> {
             if self.min_level.is_some_and(|min| rule.level < min) {
                 continue;
             }
-            self.result.alerts.push(Alert {
+            self.alerts.push(Alert {
                 timestamp: event.timestamp,
                 rule: AlertRule {
                     id: rule.id.clone(),
@@ -350,19 +371,26 @@ impl HuntVisitor<'_> {
             });
         }
         self.matches = matches;
+        if self.alerts.len() >= ALERT_BATCH {
+            self.parts.send(Part::Alerts(std::mem::take(&mut self.alerts)));
+        }
     }
 }
 
-fn hunt_input(
-    index: u32,
-    input: &Input,
-    rules: &RuleSet,
-    names: &Arc<FieldNames>,
-    config: &HuntConfig,
-    progress: &dyn Progress,
-    sorter: &SharedSorter,
-) -> FileResult {
+/// What every input's worker shares.
+struct Shared<'a> {
+    rules: &'a RuleSet,
+    names: &'a Arc<FieldNames>,
+    config: &'a HuntConfig,
+    progress: &'a dyn Progress,
+    sorter: &'a SharedSorter,
+}
+
+fn hunt_input(index: u32, input: &Input, shared: &Shared<'_>, parts: &mut Parts<'_, Part>) -> FileResult {
+    let Shared { rules, names, config, progress, sorter } = *shared;
     let mut visitor = HuntVisitor {
+        parts,
+        alerts: Vec::new(),
         scanner: Scanner::new(rules),
         rules,
         min_level: config.min_level,
@@ -378,5 +406,8 @@ fn hunt_input(
     };
     read_input(input, names, &config.read, &mut visitor);
     sorter.push(&mut visitor.batch);
+    if !visitor.alerts.is_empty() {
+        visitor.parts.send(Part::Alerts(std::mem::take(&mut visitor.alerts)));
+    }
     visitor.result
 }

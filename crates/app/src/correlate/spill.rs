@@ -21,7 +21,7 @@ use ferret_sigma::{Hit, Origin};
 type Key = (Timestamp, u32, u64);
 
 /// Hits held in memory before a sorted run is written out.
-pub const DEFAULT_BUDGET: usize = 256 * 1024;
+pub const DEFAULT_BUDGET: usize = 64 * 1024;
 
 pub struct HitSorter {
     buffer: Vec<(Key, Hit)>,
