@@ -185,7 +185,9 @@ impl<'r> Scanner<'r> {
     fn push_lower(&mut self, text: &str) -> (u32, u32) {
         let start = self.lower_buf.len();
         if text.is_ascii() {
-            self.lower_buf.extend(text.bytes().map(|b| b.to_ascii_lowercase() as char));
+            // Copy, then fold in place: no per-character encoding.
+            self.lower_buf.push_str(text);
+            self.lower_buf[start..].make_ascii_lowercase();
         } else {
             // The same folding as the rule side (str::to_lowercase).
             self.lower_buf.push_str(&text.to_lowercase());

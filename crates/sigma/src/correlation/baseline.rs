@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use ferret_model::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::engine::{Detail, Firing, Origin, SAMPLE_ORIGINS, Tracker};
+use super::engine::{Detail, Firing, Origin, SAMPLE_ORIGINS, Tracker, get_or_insert};
 use super::spec::{BaselineParams, Correlation, Kind};
 
 type Key = Box<[Box<str>]>;
@@ -180,7 +180,7 @@ impl BaselineState {
         match spec.kind {
             Kind::FirstSeen => {
                 let Some(value) = value else { return };
-                let known = self.known.entry(key.clone()).or_default();
+                let known = get_or_insert(&mut self.known, &key);
                 if known.contains(&value) {
                     return;
                 }
@@ -221,7 +221,7 @@ impl BaselineState {
             Kind::BaselineRate => {
                 let index = self.bucket_of(time);
                 let first = self.first_bucket.unwrap_or(index);
-                let entity = self.entities.entry(key.clone()).or_default();
+                let entity = get_or_insert(&mut self.entities, &key);
                 if training {
                     let i = (index - first).max(0) as usize;
                     if entity.training.len() <= i {

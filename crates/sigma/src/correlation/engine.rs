@@ -372,7 +372,7 @@ impl<'s> Correlator<'s> {
         let span = spec.timespan;
         let rules = resolved.sources.len();
         let Hit { time, slot, group: key, value, details, origin, weight, .. } = hit;
-        let group = self.groups[c].entry(key.clone()).or_default();
+        let group = get_or_insert(&mut self.groups[c], &key);
         if group.marks.is_empty() {
             group.marks = vec![None; rules];
         }
@@ -540,4 +540,14 @@ fn aggregate(group: &Group, kind: Kind, percentile: f64, now: Timestamp, span: S
             numbers.get(rank.min(numbers.len()) - 1).copied().unwrap_or(0.0)
         }
     }
+}
+
+/// The value under `key`, inserted (with a copy of the key) only when
+/// missing: most hits find their group, and copying a key costs
+/// allocations.
+pub(crate) fn get_or_insert<'m, V: Default>(map: &'m mut HashMap<Box<[Box<str>]>, V>, key: &[Box<str>]) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.into(), V::default());
+    }
+    map.get_mut(key).expect("present")
 }
