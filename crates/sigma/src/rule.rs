@@ -100,19 +100,16 @@ pub enum Loaded {
 /// pushed to `diags`; an error means the document is skipped.
 pub fn load_document(doc: &Node, file: &str, ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -> Loaded {
     let start = diags.len();
-    if doc.get("correlation").is_some() {
-        return match crate::correlation::spec::parse_correlation(doc, file) {
+    let correlation = if doc.get("correlation").is_some() {
+        Some(crate::correlation::spec::parse_correlation(doc, file))
+    } else if doc.get("baseline").is_some() {
+        Some(crate::correlation::spec::parse_baseline(doc, file))
+    } else {
+        None
+    };
+    if let Some(parsed) = correlation {
+        return match parsed {
             Ok(correlation) => Loaded::Correlation(Box::new(correlation)),
-            Err(d) => {
-                let label = doc.get("id").or_else(|| doc.get("title")).and_then(Node::as_str).map(str::to_owned);
-                diags.push(Diagnostic { rule: label, ..d });
-                Loaded::Skipped
-            }
-        };
-    }
-    if doc.get("baseline").is_some() {
-        return match crate::correlation::spec::parse_baseline(doc, file) {
-            Ok(baseline) => Loaded::Correlation(Box::new(baseline)),
             Err(d) => {
                 let label = doc.get("id").or_else(|| doc.get("title")).and_then(Node::as_str).map(str::to_owned);
                 diags.push(Diagnostic { rule: label, ..d });

@@ -103,21 +103,9 @@ fn run_with(
     if let Some(saved) = saved {
         assert_eq!(engine.load_baselines(saved), Vec::<String>::new());
     }
-    let mut seen = Vec::new();
-    let mut hits = Vec::new();
-    for (n, (second, fields)) in events.iter().enumerate() {
-        let e = event(set.names(), n + 1, *second, fields);
-        let mut matches = Vec::new();
-        scanner.scan(&e, &mut matches);
-        for m in matches {
-            correlations.hits(m.rule, &e, None, &mut hits);
-            if correlations.rule_alerts(m.rule) {
-                seen.push(Seen { title: set.rule(m.rule).title.clone(), at: *second, group: vec![], events: 1 });
-            }
-        }
-        for hit in hits.drain(..) {
-            engine.push(hit);
-        }
+    let (mut seen, hits) = scan(&set, &mut scanner, events);
+    for hit in hits {
+        engine.push(hit);
     }
     let learned = engine.save_baselines();
     let mut firings = engine.finish();
@@ -134,6 +122,29 @@ fn run_with(
         }
     }
     (seen, learned)
+}
+
+/// Scans `events` in order: the rule alerts (rules that alert on their
+/// own) and the correlation hits, in order.
+fn scan(
+    set: &RuleSet,
+    scanner: &mut Scanner<'_>,
+    events: &[(i64, serde_json::Value)],
+) -> (Vec<Seen>, Vec<ferret_sigma::Hit>) {
+    let correlations = set.correlations();
+    let (mut seen, mut hits) = (Vec::new(), Vec::new());
+    for (n, (second, fields)) in events.iter().enumerate() {
+        let e = event(set.names(), n + 1, *second, fields);
+        let mut matches = Vec::new();
+        scanner.scan(&e, &mut matches);
+        for m in matches {
+            correlations.hits(m.rule, &e, None, &mut hits);
+            if correlations.rule_alerts(m.rule) {
+                seen.push(Seen { title: set.rule(m.rule).title.clone(), at: *second, group: vec![], events: 1 });
+            }
+        }
+    }
+    (seen, hits)
 }
 
 fn alert(title: &str, at: i64, group: &[&str], events: u64) -> Seen {
@@ -631,16 +642,7 @@ fn firings(yaml: &str, events: &[(i64, serde_json::Value)]) -> Vec<ferret_sigma:
     let (set, _) = compile(yaml);
     let mut scanner = Scanner::new(&set);
     let mut engine = Correlator::new(set.correlations());
-    let mut hits = Vec::new();
-    for (n, (second, fields)) in events.iter().enumerate() {
-        let e = event(set.names(), n + 1, *second, fields);
-        let mut matches = Vec::new();
-        scanner.scan(&e, &mut matches);
-        for m in matches {
-            set.correlations().hits(m.rule, &e, None, &mut hits);
-        }
-    }
-    for hit in hits {
+    for hit in scan(&set, &mut scanner, events).1 {
         engine.push(hit);
     }
     engine.finish()

@@ -29,6 +29,31 @@ pub struct Plan {
     pub details: Vec<Lookup>,
 }
 
+/// A hit's fields: group-by values, the value tuple, summarised fields.
+type HitFields = (Box<[Box<str>]>, Option<Box<[Box<str>]>>, Vec<(u16, Box<str>)>);
+
+impl Plan {
+    /// Reads the hit's fields through `values` (every value a lookup
+    /// finds); `None` when a group-by or value field is missing, which
+    /// leaves the hit out of the correlation (SIGMA.md C3).
+    fn read<'v>(&self, values: impl Fn(&Lookup) -> Vec<&'v str>) -> Option<HitFields> {
+        let first = |l: &Lookup| values(l).first().map(|v| Box::<str>::from(*v));
+        let group = self.group.iter().map(first).collect::<Option<Box<[_]>>>()?;
+        let value = if self.value.is_empty() {
+            None
+        } else {
+            Some(self.value.iter().map(first).collect::<Option<Box<[_]>>>()?)
+        };
+        let details = self
+            .details
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| values(l).into_iter().map(move |v| (i as u16, Box::from(v))))
+            .collect();
+        Some((group, value, details))
+    }
+}
+
 /// A loaded correlation with its references resolved.
 #[derive(Clone, Debug)]
 pub struct Resolved {
@@ -240,24 +265,7 @@ impl CorrelationSet {
             .unwrap_or(1);
         for &(c, slot) in consumers {
             let plan = &self.correlations[c as usize].plans[slot as usize];
-            let Some(group) = plan.group.iter().map(|l| l.read(event).map(Box::from)).collect::<Option<Box<[_]>>>()
-            else {
-                continue;
-            };
-            let value = if plan.value.is_empty() {
-                None
-            } else {
-                match plan.value.iter().map(|l| l.read(event).map(Box::from)).collect::<Option<Box<[_]>>>() {
-                    Some(v) => Some(v),
-                    None => continue,
-                }
-            };
-            let details = plan
-                .details
-                .iter()
-                .enumerate()
-                .filter_map(|(i, l)| l.read(event).map(|v| (i as u16, Box::from(v))))
-                .collect();
+            let Some((group, value, details)) = plan.read(|l| l.read(event).into_iter().collect()) else { continue };
             out.push(Hit {
                 time,
                 correlation: c,
@@ -285,22 +293,7 @@ impl CorrelationSet {
     ) {
         for &(c, slot) in &self.correlations[inner].parents {
             let plan = &self.correlations[c].plans[slot as usize];
-            let first = |l: &Lookup| l.read_pairs(pairs).first().map(|v| Box::<str>::from(*v));
-            let Some(group) = plan.group.iter().map(first).collect::<Option<Box<[_]>>>() else { continue };
-            let value = if plan.value.is_empty() {
-                None
-            } else {
-                match plan.value.iter().map(first).collect::<Option<Box<[_]>>>() {
-                    Some(v) => Some(v),
-                    None => continue,
-                }
-            };
-            let details = plan
-                .details
-                .iter()
-                .enumerate()
-                .flat_map(|(i, l)| l.read_pairs(pairs).into_iter().map(move |v| (i as u16, Box::from(v))))
-                .collect();
+            let Some((group, value, details)) = plan.read(|l| l.read_pairs(pairs)) else { continue };
             out.push(Hit {
                 time,
                 correlation: c as u32,

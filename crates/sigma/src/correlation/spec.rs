@@ -254,26 +254,14 @@ fn strings(node: &Node) -> Option<Vec<String>> {
     }
 }
 
-/// Compiles a document with a `correlation` block.
-pub fn parse_correlation(doc: &Node, file: &str) -> Result<Correlation, Diagnostic> {
+/// What correlation and baseline documents share: the meta data, the
+/// `rules` and `group-by` of their block (`key`), with defaults for the rest.
+fn skeleton(doc: &Node, file: &str, key: &str, kind: Kind) -> Result<Correlation, Diagnostic> {
     let err = |line: usize, msg: String| Diagnostic::new(Code::RuleStructure, file, Some(line), msg);
-    let block = doc.get("correlation").expect("called for correlation documents");
-    if !matches!(block.kind, NodeKind::Map(_)) {
-        return Err(err(block.line, "'correlation' must be a mapping".into()));
-    }
+    let block = doc.get(key).expect("called for documents with the block");
     let text = |key: &str| doc.get(key).and_then(Node::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     let title = text("title").ok_or_else(|| err(doc.line, "missing 'title'".into()))?;
-    let kind_node = block.get("type").ok_or_else(|| err(block.line, "correlation without 'type'".into()))?;
-    let kind = kind_node.as_str().and_then(Kind::parse).ok_or_else(|| {
-        err(
-            kind_node.line,
-            format!(
-                "unknown correlation type '{}' (expected event_count, value_count, temporal, temporal_ordered, value_sum, value_avg or value_percentile)",
-                kind_node.as_str().unwrap_or("?")
-            ),
-        )
-    })?;
-    let rules_node = block.get("rules").ok_or_else(|| err(block.line, "correlation without 'rules'".into()))?;
+    let rules_node = block.get("rules").ok_or_else(|| err(block.line, format!("'{key}' without 'rules'")))?;
     let rules = strings(rules_node)
         .filter(|r| !r.is_empty())
         .ok_or_else(|| err(rules_node.line, "'rules' must be a rule id or name, or a list of them".into()))?;
@@ -281,23 +269,6 @@ pub fn parse_correlation(doc: &Node, file: &str) -> Result<Correlation, Diagnost
         None => Vec::new(),
         Some(node) if node.is_null() => Vec::new(),
         Some(node) => strings(node).ok_or_else(|| err(node.line, "'group-by' must be a list of field names".into()))?,
-    };
-    let span_node = block.get("timespan").ok_or_else(|| err(block.line, "correlation without 'timespan'".into()))?;
-    let timespan = span_node.as_str().and_then(parse_timespan).ok_or_else(|| {
-        err(
-            span_node.line,
-            format!("bad timespan '{}' (a number and s, m, h, d: 90m)", span_node.as_str().unwrap_or("?")),
-        )
-    })?;
-    let condition = parse_condition(block.get("condition"), kind, rules.len(), file, block.line)?;
-    let aliases = parse_aliases(block.get("aliases"), file)?;
-    let generate = match block.get("generate").or_else(|| doc.get("generate")) {
-        None => false,
-        Some(node) => match node.as_str() {
-            Some("true") => true,
-            Some("false") => false,
-            _ => return Err(err(node.line, "'generate' must be true or false".into())),
-        },
     };
     let level = match doc.get("level") {
         None => Level::Medium,
@@ -320,13 +291,61 @@ pub fn parse_correlation(doc: &Node, file: &str) -> Result<Correlation, Diagnost
         kind,
         rules,
         group_by,
-        timespan,
-        condition,
-        aliases,
-        generate,
+        timespan: SignedDuration::from_secs(60),
+        condition: Condition { ops: Vec::new(), field: Vec::new(), percentile: 50.0 },
+        aliases: Vec::new(),
+        generate: false,
         fields: list("fields"),
         baseline: None,
     })
+}
+
+/// The block under `key`, which must be a mapping.
+fn block<'d>(doc: &'d Node, file: &str, key: &str) -> Result<&'d Node, Diagnostic> {
+    let block = doc.get(key).expect("called for documents with the block");
+    if !matches!(block.kind, NodeKind::Map(_)) {
+        return Err(Diagnostic::new(Code::RuleStructure, file, Some(block.line), format!("'{key}' must be a mapping")));
+    }
+    Ok(block)
+}
+
+/// Compiles a document with a `correlation` block.
+pub fn parse_correlation(doc: &Node, file: &str) -> Result<Correlation, Diagnostic> {
+    let err = |line: usize, msg: String| Diagnostic::new(Code::RuleStructure, file, Some(line), msg);
+    let block = block(doc, file, "correlation")?;
+    let kind_node = block.get("type").ok_or_else(|| err(block.line, "correlation without 'type'".into()))?;
+    let kind = kind_node
+        .as_str()
+        .and_then(Kind::parse)
+        .filter(|k| !matches!(k, Kind::BaselineRate | Kind::FirstSeen))
+        .ok_or_else(|| {
+            err(
+                kind_node.line,
+                format!(
+                    "unknown correlation type '{}' (expected event_count, value_count, temporal, temporal_ordered, value_sum, value_avg or value_percentile)",
+                    kind_node.as_str().unwrap_or("?")
+                ),
+            )
+        })?;
+    let mut correlation = skeleton(doc, file, "correlation", kind)?;
+    let span_node = block.get("timespan").ok_or_else(|| err(block.line, "correlation without 'timespan'".into()))?;
+    correlation.timespan = span_node.as_str().and_then(parse_timespan).ok_or_else(|| {
+        err(
+            span_node.line,
+            format!("bad timespan '{}' (a number and s, m, h, d: 90m)", span_node.as_str().unwrap_or("?")),
+        )
+    })?;
+    correlation.condition = parse_condition(block.get("condition"), kind, correlation.rules.len(), file, block.line)?;
+    correlation.aliases = parse_aliases(block.get("aliases"), file)?;
+    correlation.generate = match block.get("generate").or_else(|| doc.get("generate")) {
+        None => false,
+        Some(node) => match node.as_str() {
+            Some("true") => true,
+            Some("false") => false,
+            _ => return Err(err(node.line, "'generate' must be true or false".into())),
+        },
+    };
+    Ok(correlation)
 }
 
 /// Compiles a document with a ferret `baseline` block:
@@ -345,25 +364,13 @@ pub fn parse_correlation(doc: &Node, file: &str) -> Result<Correlation, Diagnost
 /// ```
 pub fn parse_baseline(doc: &Node, file: &str) -> Result<Correlation, Diagnostic> {
     let err = |line: usize, msg: String| Diagnostic::new(Code::RuleStructure, file, Some(line), msg);
-    let block = doc.get("baseline").expect("called for baseline documents");
-    if !matches!(block.kind, NodeKind::Map(_)) {
-        return Err(err(block.line, "'baseline' must be a mapping".into()));
-    }
-    let text = |key: &str| doc.get(key).and_then(Node::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
-    let title = text("title").ok_or_else(|| err(doc.line, "missing 'title'".into()))?;
+    let block = block(doc, file, "baseline")?;
     let kind = match block.get("type").and_then(Node::as_str) {
         Some("rate") => Kind::BaselineRate,
         Some("first_seen") => Kind::FirstSeen,
         _ => return Err(err(block.line, "a baseline needs 'type: rate' or 'type: first_seen'".into())),
     };
-    let rules_node = block.get("rules").ok_or_else(|| err(block.line, "baseline without 'rules'".into()))?;
-    let rules = strings(rules_node)
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| err(rules_node.line, "'rules' must be a rule id or name, or a list of them".into()))?;
-    let group_by = match block.get("group-by") {
-        None => Vec::new(),
-        Some(node) => strings(node).ok_or_else(|| err(node.line, "'group-by' must be a list of field names".into()))?,
-    };
+    let mut baseline = skeleton(doc, file, "baseline", kind)?;
     let field = match block.get("field") {
         None => Vec::new(),
         Some(node) => strings(node).ok_or_else(|| err(node.line, "'field' must be a field name or a list".into()))?,
@@ -396,35 +403,11 @@ pub fn parse_baseline(doc: &Node, file: &str) -> Result<Correlation, Diagnostic>
         zscore: number("zscore", 3.5)?,
         min_count: number("min_count", 5.0)? as u64,
     };
-    let level = match doc.get("level") {
-        None => Level::Medium,
-        Some(node) => node.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-            err(node.line, "'level' must be one of informational, low, medium, high, critical".into())
-        })?,
-    };
-    let list = |key: &str| doc.get(key).and_then(strings).unwrap_or_default();
-    Ok(Correlation {
-        id: text("id").unwrap_or_else(|| format!("{file}:{}", doc.line)),
-        title: title.trim().to_owned(),
-        name: text("name"),
-        level,
-        has_level: doc.get("level").is_some(),
-        status: text("status"),
-        tags: list("tags"),
-        description: text("description"),
-        file: file.to_owned(),
-        line: doc.line,
-        kind,
-        rules,
-        group_by,
-        // Windows and sweeps work in buckets.
-        timespan: params.bucket,
-        condition: Condition { ops: Vec::new(), field, percentile: 50.0 },
-        aliases: Vec::new(),
-        generate: false,
-        fields: list("fields"),
-        baseline: Some(params),
-    })
+    // Windows and sweeps work in buckets.
+    baseline.timespan = params.bucket;
+    baseline.condition.field = field;
+    baseline.baseline = Some(params);
+    Ok(baseline)
 }
 
 fn parse_condition(
