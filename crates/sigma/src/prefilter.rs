@@ -12,15 +12,22 @@
 //! keywords, and for cloud events whose field names are matched
 //! case-insensitively.
 //!
+//! A rule's requirement is a conjunction of such needle sets (clauses): a
+//! selection `Image|endswith: '\\cmd.exe'` and `CommandLine|contains:
+//! 'whoami'` gives two clauses, and the rule is only evaluated on events
+//! where both hold, so a common needle (`\\cmd.exe`) alone does not make
+//! it a candidate.
+//!
 //! The derivation is conservative: where a rule can match without any
 //! literal (a regex, a CIDR, a number, `null`, a `not`, a field read through
 //! a value transform), it gets no requirement and is always evaluated.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use ferret_model::Field;
+use ferret_model::value::Num;
 
 use crate::detection::{Detection, Expr, Item, Search, Target};
 use crate::pattern::{Pattern, StrMatch};
@@ -32,13 +39,16 @@ const MIN_NEEDLE: usize = 3;
 /// value or the raw line) at least one of which must occur.
 type Need = Vec<(String, Option<Field>)>;
 
+/// Clauses kept per rule (the best ones): each must hold.
+const MAX_CLAUSES: usize = 4;
+
 /// The compiled prefilter of a rule set.
 pub(crate) struct Prefilter {
     automaton: Option<AhoCorasick>,
-    /// Per rule: the needle ids one of which must be seen, or `None`.
-    rules: Vec<Option<Vec<u32>>>,
-    /// Per needle: the rules it can unlock.
-    postings: Vec<Vec<u32>>,
+    /// Per rule: how many clauses must hold (0: the rule is not gated).
+    clauses: Vec<u8>,
+    /// Per needle: the (rule, clause) pairs it satisfies.
+    postings: Vec<Vec<(u32, u8)>>,
     /// Per automaton pattern (a distinct literal): its needles and fields.
     by_literal: Vec<Vec<(Option<Field>, u32)>>,
     needles: usize,
@@ -54,60 +64,72 @@ impl Prefilter {
         let mut literal_ids: HashMap<String, usize> = HashMap::new();
         let mut literals: Vec<String> = Vec::new();
         let mut by_literal: Vec<Vec<(Option<Field>, u32)>> = Vec::new();
-        let rules: Vec<Option<Vec<u32>>> = detections
-            .map(|d| {
-                let need = expr_need(&d.condition, &d.searches)?;
-                Some(
-                    need.into_iter()
-                        .map(|(literal, field)| {
-                            let next = needle_ids.len() as u32;
-                            *needle_ids.entry((literal.clone(), field)).or_insert_with(|| {
-                                let lit = *literal_ids.entry(literal.clone()).or_insert_with(|| {
-                                    literals.push(literal);
-                                    by_literal.push(Vec::new());
-                                    literals.len() - 1
-                                });
-                                by_literal[lit].push((field, next));
-                                next
-                            })
-                        })
-                        .collect(),
-                )
-            })
-            .collect();
+        let mut clauses = Vec::new();
+        let mut postings: Vec<Vec<(u32, u8)>> = Vec::new();
+        for (rule, detection) in detections.enumerate() {
+            let needs = requirement(&detection.condition, &detection.searches);
+            clauses.push(needs.len() as u8);
+            for (clause, need) in needs.into_iter().enumerate() {
+                for (literal, field) in need {
+                    let next = needle_ids.len() as u32;
+                    let id = *needle_ids.entry((literal.clone(), field)).or_insert_with(|| {
+                        let lit = *literal_ids.entry(literal.clone()).or_insert_with(|| {
+                            literals.push(literal);
+                            by_literal.push(Vec::new());
+                            literals.len() - 1
+                        });
+                        by_literal[lit].push((field, next));
+                        postings.push(Vec::new());
+                        next
+                    });
+                    let posting = &mut postings[id as usize];
+                    if posting.last() != Some(&(rule as u32, clause as u8)) {
+                        posting.push((rule as u32, clause as u8));
+                    }
+                }
+            }
+        }
         let automaton = (!literals.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
                 .build(&literals)
                 .expect("needles build an automaton")
         });
-        let mut postings = vec![Vec::new(); needle_ids.len()];
-        for (rule, needles) in rules.iter().enumerate() {
-            for &n in needles.iter().flatten() {
-                postings[n as usize].push(rule as u32);
-            }
-        }
-        Prefilter { automaton, rules, postings, by_literal, needles: needle_ids.len() }
+        Prefilter { automaton, clauses, postings, by_literal, needles: needle_ids.len() }
     }
 
     /// Does rule `rule` have a literal requirement at all?
     pub(crate) fn gates(&self, rule: usize) -> bool {
-        self.rules[rule].is_some()
+        self.clauses[rule] > 0
     }
 
-    /// The rules the needles in `seen` unlock, sorted and distinct.
-    pub(crate) fn unlocked(&self, seen: &Seen, out: &mut Vec<u32>) {
+    /// The rules whose every clause has a needle in `seen`, sorted.
+    pub(crate) fn unlocked(&self, seen: &mut Seen, out: &mut Vec<u32>) {
         out.clear();
+        if seen.held.len() < self.clauses.len() {
+            seen.held.resize(self.clauses.len(), 0);
+        }
         for &word in &seen.set {
             let mut bits = seen.bits[word];
             while bits != 0 {
                 let needle = word * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                out.extend_from_slice(&self.postings[needle]);
+                for &(rule, clause) in &self.postings[needle] {
+                    let held = &mut seen.held[rule as usize];
+                    if *held == 0 {
+                        seen.touched.push(rule);
+                    }
+                    *held |= 1 << clause;
+                }
+            }
+        }
+        for rule in seen.touched.drain(..) {
+            let held = std::mem::take(&mut seen.held[rule as usize]);
+            if held.count_ones() == u32::from(self.clauses[rule as usize]) {
+                out.push(rule);
             }
         }
         out.sort_unstable();
-        out.dedup();
     }
 
     pub(crate) fn needles(&self) -> usize {
@@ -116,7 +138,7 @@ impl Prefilter {
 
     /// Rules with a requirement.
     pub(crate) fn filtered_rules(&self) -> usize {
-        self.rules.iter().filter(|r| r.is_some()).count()
+        self.clauses.iter().filter(|c| **c > 0).count()
     }
 
     /// Marks in `seen` (a bitset) every needle that occurs in `haystack`
@@ -144,6 +166,10 @@ pub(crate) struct Seen {
     bits: Vec<u64>,
     /// The words of `bits` that are not zero.
     set: Vec<usize>,
+    /// Per rule: the clauses the seen needles satisfy (scratch for
+    /// `unlocked`, zero between events), and the rules touched.
+    held: Vec<u8>,
+    touched: Vec<u32>,
 }
 
 impl Seen {
@@ -185,6 +211,80 @@ fn union(needs: impl Iterator<Item = Option<Need>>) -> Option<Need> {
     all.sort();
     all.dedup();
     (!all.is_empty()).then_some(all)
+}
+
+/// The integers `field` must equal for the rule to match (the EventIDs a
+/// rule tests), when its condition requires one of them; `None` when it can
+/// match otherwise. Routing files the rule under these values only, so a
+/// rule for EventID 4720 is not tried on every Security event.
+pub(crate) fn required_integers(detection: &Detection, field: Field) -> Option<BTreeSet<String>> {
+    fn item_ids(item: &Item, field: Field) -> Option<BTreeSet<String>> {
+        let is_field = matches!(&item.target, Target::Field { field: f, .. } if *f == field);
+        if !is_field || item.negate || (item.all && item.groups.len() > 1) {
+            return None;
+        }
+        item.groups
+            .iter()
+            .flatten()
+            .map(|p| match p {
+                Pattern::Str { matcher: StrMatch::Exact(text), number: Some(Num::Int(n)), .. }
+                    if *text == n.to_string() =>
+                {
+                    Some(text.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+    fn expr_ids(expr: &Expr, searches: &[Search], field: Field) -> Option<BTreeSet<String>> {
+        match expr {
+            Expr::And(terms) => terms
+                .iter()
+                .filter_map(|t| expr_ids(t, searches, field))
+                .reduce(|a, b| a.intersection(&b).cloned().collect()),
+            Expr::Or(terms) => {
+                let mut all = BTreeSet::new();
+                for t in terms {
+                    all.extend(expr_ids(t, searches, field)?);
+                }
+                Some(all)
+            }
+            Expr::Search(i) => {
+                let mut all = BTreeSet::new();
+                for items in &searches[*i].alternatives {
+                    let ids = items
+                        .iter()
+                        .filter_map(|item| item_ids(item, field))
+                        .reduce(|a, b| a.intersection(&b).cloned().collect())?;
+                    all.extend(ids);
+                }
+                Some(all)
+            }
+            Expr::Not(_) => None,
+        }
+    }
+    expr_ids(&detection.condition, &detection.searches, field)
+}
+
+/// A rule's clauses, each a necessary condition: the best `MAX_CLAUSES`.
+fn requirement(expr: &Expr, searches: &[Search]) -> Vec<Need> {
+    let mut needs = expr_clauses(expr, searches);
+    needs.sort_by_key(|n| std::cmp::Reverse(score(n)));
+    needs.truncate(MAX_CLAUSES);
+    needs
+}
+
+/// Necessary clauses of `expr` (all must hold): an AND gives those of each
+/// term, a selection those of each of its items; anything else one clause
+/// (or none when it can match without a literal).
+fn expr_clauses(expr: &Expr, searches: &[Search]) -> Vec<Need> {
+    match expr {
+        Expr::And(terms) => terms.iter().flat_map(|t| expr_clauses(t, searches)).collect(),
+        Expr::Search(i) if searches[*i].alternatives.len() == 1 => {
+            searches[*i].alternatives[0].iter().filter_map(item_need).collect()
+        }
+        other => expr_need(other, searches).into_iter().collect(),
+    }
 }
 
 fn expr_need(expr: &Expr, searches: &[Search]) -> Option<Need> {

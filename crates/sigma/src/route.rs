@@ -24,10 +24,6 @@ pub(crate) struct CompiledSelector {
 #[derive(Debug, Default)]
 pub(crate) struct View {
     fields: HashMap<Field, Option<Source>>,
-    /// Some field is read through a value transform: the event's raw
-    /// values are not what the rule compares, so the literal prefilter
-    /// does not apply.
-    pub(crate) transforms: bool,
 }
 
 /// Where an alternative source keeps a Sigma field.
@@ -51,6 +47,20 @@ pub(crate) enum Resolved<'a> {
 }
 
 impl View {
+    /// The rule fields this view reads from somewhere else (renamed,
+    /// joined or transformed).
+    pub(crate) fn mapped_fields(&self) -> impl Iterator<Item = Field> + '_ {
+        self.fields.iter().filter(|(_, source)| source.is_some()).map(|(field, _)| *field)
+    }
+
+    /// Equal for views that read events the same way (each rule compiles
+    /// its own copy of its mapping's views).
+    pub(crate) fn signature(&self) -> String {
+        let mut entries: Vec<String> = self.fields.iter().map(|(f, s)| format!("{f:?}={s:?}")).collect();
+        entries.sort_unstable();
+        entries.join(";")
+    }
+
     pub(crate) fn resolve(view: Option<&View>, field: Field) -> Resolved<'_> {
         match view.and_then(|v| v.fields.get(&field)) {
             None => Resolved::Field(field, None),
@@ -76,12 +86,6 @@ impl CompiledRoute {
     pub(crate) fn new(selectors: Vec<CompiledSelector>, and: Vec<CompiledSelector>, kinds: Vec<SourceKind>) -> Self {
         let trivial = and.is_empty() && selectors.iter().all(|s| s.providers.is_empty() && s.fields.is_empty());
         CompiledRoute { selectors, and, trivial, kinds }
-    }
-
-    /// Does reading through `selector` need value transforms (so the
-    /// literal prefilter, which sees raw values, cannot decide)?
-    pub(crate) fn transforms_via(&self, selector: u16) -> bool {
-        self.selectors.get(selector as usize).and_then(|s| s.view.as_ref()).is_some_and(|v| v.transforms)
     }
 }
 
@@ -150,8 +154,7 @@ pub(crate) fn compile_selector(s: &Selector, names: &FieldNames) -> CompiledSele
                 let native = names.intern(&rename.from);
                 fields.entry(native).or_insert(None);
             }
-            let transforms = s.rename.iter().any(|(_, r)| r.transform.is_some() || !r.join.is_empty());
-            View { fields, transforms }
+            View { fields }
         }),
     }
 }

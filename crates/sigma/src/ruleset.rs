@@ -10,7 +10,7 @@ use crate::correlation::{Correlation, CorrelationSet};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::filter::{Filter, Targets};
 use crate::logsource::{Mappings, Route, RouteProblem, Selector};
-use crate::prefilter::Prefilter;
+use crate::prefilter::{Prefilter, required_integers};
 use crate::route::{CompiledRoute, RouteKey, compile_selector, route_keys};
 use crate::rule::{Ctx, Loaded, Rule, load_document};
 use crate::yaml;
@@ -35,8 +35,14 @@ pub struct RuleSet {
     /// By event kind, then by (lowercase channel or program, EventID);
     /// `None` holds rules that accept any.
     pub(crate) index: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
+    /// The same without narrowing by the EventIDs rules test: the
+    /// reference the optimised paths are checked against.
+    pub(crate) plain: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
     /// The same, for rules the prefilter cannot gate (see `compile`).
     pub(crate) ungated: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
+    /// By event kind and key: one (rule, selector) per distinct field view
+    /// that events of the key are read through.
+    pub(crate) views: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
     pub(crate) keys: KeyFields,
     pub(crate) prefilter: Prefilter,
     correlations: CorrelationSet,
@@ -138,12 +144,30 @@ impl RuleSet {
         };
         let mut index: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>> = HashMap::new();
         let mut routed = Vec::with_capacity(rules.len());
+        let event_id_field = names.intern("EventID");
+        // The index without EventID narrowing, for the reference path.
+        let mut plain: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>> = HashMap::new();
         for (i, (rule, route)) in rules.into_iter().enumerate() {
+            let required_ids = required_integers(&rule.detection, event_id_field);
             for kind in &route.kinds {
                 let by_key = index.entry(*kind).or_default();
                 let keys: HashSet<(RouteKey, u16)> = route_keys(&route, *kind);
-                for (key, selector) in keys {
-                    by_key.entry(key).or_default().push((i, selector));
+                for ((first, id), selector) in keys {
+                    plain.entry(*kind).or_default().entry((first.clone(), id.clone())).or_default().push((i, selector));
+                    // A selector that takes any EventID, for a rule that
+                    // tests EventIDs itself: filed under those.
+                    let renames_id = route
+                        .selectors
+                        .get(selector as usize)
+                        .is_some_and(|s| s.rename.iter().any(|(name, _)| name == "EventID"));
+                    match (&required_ids, &id) {
+                        (Some(ids), None) if *kind == SourceKind::Windows && !renames_id => {
+                            for required in ids {
+                                by_key.entry((first.clone(), Some(required.clone()))).or_default().push((i, selector));
+                            }
+                        }
+                        _ => by_key.entry((first, id)).or_default().push((i, selector)),
+                    }
                 }
             }
             let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, &names)).collect();
@@ -153,31 +177,57 @@ impl RuleSet {
             });
         }
         // Sorted by (rule, selector): the scanner merges these lists.
-        for list in index.values_mut().flat_map(|by_key| by_key.values_mut()) {
+        for list in index.values_mut().chain(plain.values_mut()).flat_map(|by_key| by_key.values_mut()) {
             list.sort_unstable();
         }
         let prefilter = Prefilter::build(routed.iter().map(|r| &r.rule.detection));
         // What the scanner visits without the prefilter's help: rules with
-        // no literal requirement, and selectors that read through value
-        // transforms. The other rules are reached from the needles found.
+        // no literal requirement. The other rules are reached from the
+        // needles found (in the event's values and in its views' values).
         let ungated = index
             .iter()
             .map(|(kind, by_key)| {
                 let by_key = by_key
                     .iter()
                     .map(|(key, list)| {
-                        let kept = list
-                            .iter()
-                            .copied()
-                            .filter(|&(rule, sel)| !prefilter.gates(rule) || routed[rule].route.transforms_via(sel))
-                            .collect();
+                        let kept = list.iter().copied().filter(|&(rule, _)| !prefilter.gates(rule)).collect();
                         (key.clone(), kept)
                     })
                     .collect();
                 (*kind, by_key)
             })
             .collect();
-        (RuleSet { rules: routed, names, index, ungated, keys, prefilter, correlations }, diags)
+        // The views events of each key may be read through, once each: the
+        // prefilter sees their fields too (renamed, joined, transformed).
+        let views = index
+            .iter()
+            .map(|(kind, by_key)| {
+                let by_key = by_key
+                    .iter()
+                    .map(|(key, list)| {
+                        let mut seen = HashSet::new();
+                        let reps: Vec<(usize, u16)> = list
+                            .iter()
+                            .copied()
+                            .filter(|&(rule, sel)| {
+                                routed[rule]
+                                    .route
+                                    .selectors
+                                    .get(sel as usize)
+                                    .and_then(|s| s.view.as_ref())
+                                    .is_some_and(|view| {
+                                        view.mapped_fields().next().is_some() && seen.insert(view.signature())
+                                    })
+                            })
+                            .collect();
+                        (key.clone(), reps)
+                    })
+                    .filter(|(_, reps)| !reps.is_empty())
+                    .collect();
+                (*kind, by_key)
+            })
+            .collect();
+        (RuleSet { rules: routed, names, index, plain, ungated, views, keys, prefilter, correlations }, diags)
     }
 
     pub fn len(&self) -> usize {

@@ -63,8 +63,9 @@ impl<'r> Scanner<'r> {
         }
     }
 
-    /// Turns the literal prefilter off (or on): the results must be the
-    /// same either way; only the speed differs. For tests and benchmarks.
+    /// Turns the literal prefilter and the EventID narrowing of routing off
+    /// (or on): the results must be the same either way; only the speed
+    /// differs. For tests and benchmarks.
     pub fn set_prefilter(&mut self, on: bool) {
         self.use_prefilter = on;
     }
@@ -77,7 +78,7 @@ impl<'r> Scanner<'r> {
         }
         // With the prefilter, the index only offers the rules it cannot gate;
         // the others come from the needles the event contains.
-        let index = if self.use_prefilter { &set.ungated } else { &set.index };
+        let index = if self.use_prefilter { &set.ungated } else { &set.plain };
         let empty = Default::default();
         let by_key = index.get(&event.kind).unwrap_or(&empty);
         let keys = self.keys(event);
@@ -108,9 +109,9 @@ impl<'r> Scanner<'r> {
         let mut candidates = std::mem::take(&mut self.candidates);
         merge_sorted(&lists, &mut candidates);
         if self.use_prefilter {
-            self.run_prefilter(event);
+            self.run_prefilter(event, routing_key.as_deref(), event_id.as_deref());
             let mut unlocked = std::mem::take(&mut self.unlocked);
-            set.prefilter.unlocked(&self.seen, &mut unlocked);
+            set.prefilter.unlocked(&mut self.seen, &mut unlocked);
             let before = candidates.len();
             candidates.extend(
                 unlocked
@@ -132,10 +133,7 @@ impl<'r> Scanner<'r> {
             let accept = if selector == UNLOCKED {
                 // Reached through a needle: route it in full; a selector that
                 // reads through value transforms is the index's business.
-                match routed.route.accepts(event, &keys) {
-                    Accept::Yes(view) if !view.is_some_and(|v| v.transforms) => Accept::Yes(view),
-                    _ => Accept::No,
-                }
+                routed.route.accepts(event, &keys)
             } else {
                 routed.route.accepts_via(selector, event, &keys)
             };
@@ -156,11 +154,34 @@ impl<'r> Scanner<'r> {
 
     /// Lowercases every value (kept for matching) and the raw line into one
     /// haystack and runs the literal prefilter over it.
-    fn run_prefilter(&mut self, event: &Event) {
+    fn run_prefilter(&mut self, event: &Event, routing_key: Option<&str>, event_id: Option<&str>) {
         self.segments.clear();
         for i in 0..event.fields.len() {
             if let Some((start, _)) = self.lower_at(i, event) {
                 self.segments.push((start, Some(event.fields[i].0)));
+            }
+        }
+        // Fields rules read through a view (Security 4688 as
+        // process_creation: `Image` is `NewProcessName`, `IntegrityLevel` a
+        // transformed label) are added under the rule's field name.
+        if let Some(by_key) = self.set.views.get(&event.kind) {
+            let firsts = [None, routing_key.map(str::to_owned)];
+            let ids = [None, event_id.map(str::to_owned)];
+            let firsts = &firsts[..if routing_key.is_some() { 2 } else { 1 }];
+            let ids = &ids[..if event_id.is_some() { 2 } else { 1 }];
+            let keys = firsts.iter().flat_map(|first| ids.iter().map(move |id| (first.clone(), id.clone())));
+            for key in keys {
+                for &(rule, sel) in by_key.get(&key).map(Vec::as_slice).unwrap_or_default() {
+                    let view = self.set.rules[rule].route.selectors[sel as usize].view.as_ref();
+                    self.view = view;
+                    for field in view.into_iter().flat_map(View::mapped_fields) {
+                        for value in self.values_of(field, event).into_iter().flatten() {
+                            let (start, _) = self.push_lower(&value);
+                            self.segments.push((start, Some(field)));
+                        }
+                    }
+                    self.view = None;
+                }
             }
         }
         if event.raw.is_some()
@@ -377,7 +398,11 @@ impl<'r> Scanner<'r> {
         EventKeys {
             channel: text(k.channel).map(str::to_lowercase),
             provider: text(k.provider).map(str::to_lowercase),
-            event_id: text(k.event_id).map(str::to_owned),
+            // As an integer's canonical text (`4720`), as the index files it.
+            event_id: text(k.event_id).map(|id| match id.trim().parse::<i64>() {
+                Ok(n) => n.to_string(),
+                Err(_) => id.to_owned(),
+            }),
             program: text(k.program).map(str::to_lowercase),
         }
     }
