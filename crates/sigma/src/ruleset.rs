@@ -1,7 +1,7 @@
 //! Compile once, scan many: an immutable [`RuleSet`] (`Send + Sync`) and a
 //! per-thread [`Scanner`] that holds all mutable state.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use ferret_model::{Field, FieldNames, SourceKind};
@@ -26,6 +26,10 @@ pub struct RuleSource {
 pub(crate) struct Routed {
     pub(crate) rule: Rule,
     pub(crate) route: CompiledRoute,
+    /// The Windows EventIDs the rule's condition requires (one of), when
+    /// no selector renames EventID: checked before evaluating a rule
+    /// reached through the prefilter.
+    pub(crate) event_ids: Option<BTreeSet<String>>,
 }
 /// Immutable compiled rules plus the index that sends each event only to
 /// the rules whose logsource can apply.
@@ -171,9 +175,11 @@ impl RuleSet {
                 }
             }
             let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, &names)).collect();
+            let renames_id = route.selectors.iter().any(|s| s.rename.iter().any(|(name, _)| name == "EventID"));
             routed.push(Routed {
                 route: CompiledRoute::new(compile(&route.selectors), compile(&route.and), route.kinds.clone()),
                 rule,
+                event_ids: required_ids.filter(|_| !renames_id),
             });
         }
         // Sorted by (rule, selector): the scanner merges these lists.

@@ -131,8 +131,15 @@ impl<'r> Scanner<'r> {
             }
             let routed = &set.rules[index];
             let accept = if selector == UNLOCKED {
-                // Reached through a needle: route it in full; a selector that
-                // reads through value transforms is the index's business.
+                // Reached through a needle: route it in full (EventID first).
+                let id_ok = event.kind != SourceKind::Windows
+                    || routed
+                        .event_ids
+                        .as_ref()
+                        .is_none_or(|ids| keys.event_id.as_ref().is_some_and(|id| ids.contains(id)));
+                if !id_ok {
+                    continue;
+                }
                 routed.route.accepts(event, &keys)
             } else {
                 routed.route.accepts_via(selector, event, &keys)
