@@ -40,7 +40,7 @@ const MIN_NEEDLE: usize = 3;
 type Need = Vec<(String, Option<Field>)>;
 
 /// Clauses kept per rule (the best ones): each must hold.
-const MAX_CLAUSES: usize = 4;
+const MAX_CLAUSES: usize = 2;
 
 /// The compiled prefilter of a rule set.
 pub(crate) struct Prefilter {
