@@ -18,9 +18,12 @@
 //! where both hold, so a common needle (`\\cmd.exe`) alone does not make
 //! it a candidate.
 //!
+//! `|re` values give the literals one of which every match must start (or
+//! end) with, when the regex has such a finite set.
+//!
 //! The derivation is conservative: where a rule can match without any
-//! literal (a regex, a CIDR, a number, `null`, a `not`, a field read through
-//! a value transform), it gets no requirement and is always evaluated.
+//! literal (a regex with no required literal, a CIDR, a number, `null`, a
+//! `not`), it gets no requirement and is always evaluated.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -213,6 +216,34 @@ fn union(needs: impl Iterator<Item = Option<Need>>) -> Option<Need> {
     (!all.is_empty()).then_some(all)
 }
 
+/// Literals one of which every match of an (unanchored) regex contains:
+/// its possible prefixes, or suffixes, whichever set is more selective.
+/// Only ASCII literals of at least `MIN_NEEDLE` bytes make a requirement
+/// (lowercasing an ASCII substring gives a substring of the lowercased
+/// value, which is not always so beyond ASCII).
+fn regex_need(pattern: &str, field: Option<Field>) -> Option<Need> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let needs = [ExtractKind::Prefix, ExtractKind::Suffix].map(|kind| {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let literals = seq.literals()?;
+        if literals.is_empty() || literals.len() > 64 {
+            return None;
+        }
+        let mut need: Need = literals
+            .iter()
+            .map(|l| {
+                let text = std::str::from_utf8(l.as_bytes()).ok().filter(|t| t.is_ascii() && t.len() >= MIN_NEEDLE)?;
+                Some((text.to_ascii_lowercase(), field))
+            })
+            .collect::<Option<_>>()?;
+        need.sort();
+        need.dedup();
+        Some(need)
+    });
+    needs.into_iter().flatten().max_by_key(score)
+}
+
 /// The integers `field` must equal for the rule to match (the EventIDs a
 /// rule tests), when its condition requires one of them; `None` when it can
 /// match otherwise. Routing files the rule under these values only, so a
@@ -309,6 +340,9 @@ fn item_need(item: &Item) -> Option<Need> {
 }
 
 fn pattern_need(pattern: &Pattern, field: Option<Field>) -> Option<Need> {
+    if let Pattern::Regex(re) = pattern {
+        return regex_need(re.as_str(), field);
+    }
     let Pattern::Str { matcher, number: None, .. } = pattern else { return None };
     let literal = match matcher {
         StrMatch::Exact(s) | StrMatch::Prefix(s) | StrMatch::Suffix(s) => s.clone(),
