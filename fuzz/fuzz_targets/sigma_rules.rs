@@ -1,12 +1,13 @@
 //! Any UTF-8 text as a Sigma rule file: compiling never panics, every
 //! diagnostic names the file, and whatever compiles scans a few events of
-//! each kind without panicking.
+//! each kind without panicking; correlations and baselines run over the
+//! matches (the events repeated at increasing times) without panicking.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
-use ferret_model::{Event, FieldNames, Location, Provenance, SourceKind, Value};
-use ferret_sigma::{Mappings, RuleSet, RuleSource, Scanner};
+use ferret_model::{Event, FieldNames, Location, Provenance, SourceKind, Timestamp, Value};
+use ferret_sigma::{Correlator, Mappings, RuleSet, RuleSource, Scanner};
 use libfuzzer_sys::fuzz_target;
 
 fn mappings() -> &'static Mappings {
@@ -99,8 +100,21 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(diagnostic.file, "fuzz.yml", "{diagnostic:?}");
     }
     let mut scanner = Scanner::new(&set);
-    let mut matches = Vec::new();
-    for event in events(&names) {
-        scanner.scan(&event, &mut matches);
+    let mut engine = Correlator::new(set.correlations());
+    let (mut matches, mut hits) = (Vec::new(), Vec::new());
+    for round in 0..12i64 {
+        for mut event in events(&names) {
+            event.timestamp = Some(Timestamp::from_second(1_767_225_600 + round * 37).expect("valid"));
+            matches.clear();
+            scanner.scan(&event, &mut matches);
+            for m in &matches {
+                set.correlations().hits(m.rule, &event, Some("host"), &mut hits);
+            }
+            for hit in hits.drain(..) {
+                engine.push(hit);
+            }
+        }
     }
+    let _ = engine.save_baselines();
+    let _ = engine.finish();
 });
