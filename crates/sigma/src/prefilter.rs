@@ -62,15 +62,18 @@ pub(crate) struct Prefilter {
 pub(crate) type Segments = Vec<(u32, Option<Field>)>;
 
 impl Prefilter {
-    pub(crate) fn build<'a>(detections: impl Iterator<Item = &'a Detection>) -> Prefilter {
+    pub(crate) fn build(detections: &[&Detection]) -> Prefilter {
+        use rayon::prelude::*;
+        // Deriving each rule's requirement is independent: in parallel.
+        let requirements: Vec<Vec<Need>> =
+            detections.par_iter().map(|d| requirement(&d.condition, &d.searches)).collect();
         let mut needle_ids: HashMap<(String, Option<Field>), u32> = HashMap::new();
         let mut literal_ids: HashMap<String, usize> = HashMap::new();
         let mut literals: Vec<String> = Vec::new();
         let mut by_literal: Vec<Vec<(Option<Field>, u32)>> = Vec::new();
         let mut clauses = Vec::new();
         let mut postings: Vec<Vec<(u32, u8)>> = Vec::new();
-        for (rule, detection) in detections.enumerate() {
-            let needs = requirement(&detection.condition, &detection.searches);
+        for (rule, needs) in requirements.into_iter().enumerate() {
             clauses.push(needs.len() as u8);
             for (clause, need) in needs.into_iter().enumerate() {
                 for (literal, field) in need {

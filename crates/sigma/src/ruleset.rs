@@ -146,47 +146,16 @@ impl RuleSet {
             event_id: names.intern("EventID"),
             program: names.intern("program"),
         };
-        let mut index: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>> = HashMap::new();
-        let mut routed = Vec::with_capacity(rules.len());
-        let event_id_field = names.intern("EventID");
-        // The index without EventID narrowing, for the reference path.
-        let mut plain: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>> = HashMap::new();
-        for (i, (rule, route)) in rules.into_iter().enumerate() {
-            let required_ids = required_integers(&rule.detection, event_id_field);
-            for kind in &route.kinds {
-                let by_key = index.entry(*kind).or_default();
-                let keys: HashSet<(RouteKey, u16)> = route_keys(&route, *kind);
-                for ((first, id), selector) in keys {
-                    plain.entry(*kind).or_default().entry((first.clone(), id.clone())).or_default().push((i, selector));
-                    // A selector that takes any EventID, for a rule that
-                    // tests EventIDs itself: filed under those.
-                    let renames_id = route
-                        .selectors
-                        .get(selector as usize)
-                        .is_some_and(|s| s.rename.iter().any(|(name, _)| name == "EventID"));
-                    match (&required_ids, &id) {
-                        (Some(ids), None) if *kind == SourceKind::Windows && !renames_id => {
-                            for required in ids {
-                                by_key.entry((first.clone(), Some(required.clone()))).or_default().push((i, selector));
-                            }
-                        }
-                        _ => by_key.entry((first, id)).or_default().push((i, selector)),
-                    }
-                }
-            }
-            let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, &names)).collect();
-            let renames_id = route.selectors.iter().any(|s| s.rename.iter().any(|(name, _)| name == "EventID"));
-            routed.push(Routed {
-                route: CompiledRoute::new(compile(&route.selectors), compile(&route.and), route.kinds.clone()),
-                rule,
-                event_ids: required_ids.filter(|_| !renames_id),
-            });
-        }
-        // Sorted by (rule, selector): the scanner merges these lists.
-        for list in index.values_mut().chain(plain.values_mut()).flat_map(|by_key| by_key.values_mut()) {
-            list.sort_unstable();
-        }
-        let prefilter = Prefilter::build(routed.iter().map(|r| &r.rule.detection));
+        // The literal prefilter (its automaton is the slowest part of
+        // loading) is built while the routing index is.
+        let detections: Vec<&crate::detection::Detection> = rules.iter().map(|(rule, _)| &rule.detection).collect();
+        let (prefilter, Indexes { index, plain, compiled }) =
+            rayon::join(|| Prefilter::build(&detections), || build_indexes(&rules, &names));
+        let routed: Vec<Routed> = rules
+            .into_iter()
+            .zip(compiled)
+            .map(|((rule, _), (route, event_ids))| Routed { rule, route, event_ids })
+            .collect();
         // What the scanner visits without the prefilter's help: rules with
         // no literal requirement. The other rules are reached from the
         // needles found (in the event's values and in its views' values).
@@ -283,6 +252,57 @@ impl RuleSet {
     pub fn prefilter_stats(&self) -> (usize, usize) {
         (self.prefilter.filtered_rules(), self.prefilter.needles())
     }
+}
+
+/// Routing indexes by event kind, then (channel or program, EventID).
+type Index = HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>;
+
+struct Indexes {
+    /// Rules that test EventIDs filed under them.
+    index: Index,
+    /// Without that narrowing (the reference path).
+    plain: Index,
+    /// Per rule: its compiled route and the EventIDs its condition requires.
+    compiled: Vec<(CompiledRoute, Option<BTreeSet<String>>)>,
+}
+
+/// Files every rule under the keys of the events it may see, sorted by
+/// (rule, selector) within each key.
+fn build_indexes(rules: &[(Rule, Route)], names: &FieldNames) -> Indexes {
+    let mut index: Index = HashMap::new();
+    let mut plain: Index = HashMap::new();
+    let mut compiled = Vec::with_capacity(rules.len());
+    let event_id_field = names.intern("EventID");
+    let renames_id = |s: &Selector| s.rename.iter().any(|(name, _)| name == "EventID");
+    for (i, (rule, route)) in rules.iter().enumerate() {
+        let required_ids = required_integers(&rule.detection, event_id_field);
+        for kind in &route.kinds {
+            let by_key = index.entry(*kind).or_default();
+            let keys: HashSet<(RouteKey, u16)> = route_keys(route, *kind);
+            for ((first, id), selector) in keys {
+                plain.entry(*kind).or_default().entry((first.clone(), id.clone())).or_default().push((i, selector));
+                // A selector that takes any EventID, for a rule that tests
+                // EventIDs itself: filed under those.
+                let renames = route.selectors.get(selector as usize).is_some_and(renames_id);
+                match (&required_ids, &id) {
+                    (Some(ids), None) if *kind == SourceKind::Windows && !renames => {
+                        for required in ids {
+                            by_key.entry((first.clone(), Some(required.clone()))).or_default().push((i, selector));
+                        }
+                    }
+                    _ => by_key.entry((first, id)).or_default().push((i, selector)),
+                }
+            }
+        }
+        let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, names)).collect();
+        let route_compiled = CompiledRoute::new(compile(&route.selectors), compile(&route.and), route.kinds.clone());
+        compiled.push((route_compiled, required_ids.filter(|_| !route.selectors.iter().any(renames_id))));
+    }
+    // Sorted by (rule, selector): the scanner merges these lists.
+    for list in index.values_mut().chain(plain.values_mut()).flat_map(|by_key| by_key.values_mut()) {
+        list.sort_unstable();
+    }
+    Indexes { index, plain, compiled }
 }
 
 /// Narrows every rule each filter applies to, in file order; reports
