@@ -47,7 +47,14 @@ const MAX_CLAUSES: usize = 2;
 
 /// The compiled prefilter of a rule set.
 pub(crate) struct Prefilter {
+    /// Every literal; searched in the values of fields some needle is bound
+    /// to (and everywhere for cloud events).
     automaton: Option<AhoCorasick>,
+    /// The literals of keyword needles (pattern → literal id), searched in
+    /// the other values and the raw line.
+    keywords: Option<(AhoCorasick, Vec<usize>)>,
+    /// By field index: some needle is bound to the field.
+    fields: Vec<bool>,
     /// Per rule: how many clauses must hold (0: the rule is not gated).
     clauses: Vec<u8>,
     /// Per needle: the (rule, clause) pairs it satisfies.
@@ -101,7 +108,23 @@ impl Prefilter {
                 .build(&literals)
                 .expect("needles build an automaton")
         });
-        Prefilter { automaton, clauses, postings, by_literal, needles: needle_ids.len() }
+        let keyword_ids: Vec<usize> =
+            (0..literals.len()).filter(|&l| by_literal[l].iter().any(|(field, _)| field.is_none())).collect();
+        let keywords = (!keyword_ids.is_empty()).then(|| {
+            let automaton = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(keyword_ids.iter().map(|&l| &literals[l]))
+                .expect("keywords build an automaton");
+            (automaton, keyword_ids)
+        });
+        let mut fields = Vec::new();
+        for field in needle_ids.keys().filter_map(|(_, field)| *field) {
+            if fields.len() <= field.index() {
+                fields.resize(field.index() + 1, false);
+            }
+            fields[field.index()] = true;
+        }
+        Prefilter { automaton, keywords, fields, clauses, postings, by_literal, needles: needle_ids.len() }
     }
 
     /// Does rule `rule` have a literal requirement at all?
@@ -150,10 +173,36 @@ impl Prefilter {
     /// Marks in `seen` (a bitset) every needle that occurs in `haystack`
     /// in its own field (`segments` says which value is where); with
     /// `any_field`, wherever it occurs.
-    pub(crate) fn scan(&self, haystack: &[u8], segments: &Segments, any_field: bool, seen: &mut Seen) {
+    /// Is some needle bound to `field` (must its values be searched with
+    /// the whole automaton)?
+    pub(crate) fn reads(&self, field: Field) -> bool {
+        self.fields.get(field.index()).copied().unwrap_or(false)
+    }
+
+    /// `haystack[..bound_end]` holds the values of fields some needle is
+    /// bound to (and, for cloud events, every value): searched for every
+    /// needle. The rest (other values, the raw line) only for keywords.
+    pub(crate) fn scan(
+        &self,
+        haystack: &[u8],
+        bound_end: usize,
+        segments: &Segments,
+        any_field: bool,
+        seen: &mut Seen,
+    ) {
         seen.reset(self.needles);
+        let bound_end = bound_end.min(haystack.len());
+        if let Some((automaton, ids)) = &self.keywords {
+            for m in automaton.find_overlapping_iter(&haystack[bound_end..]) {
+                for &(needle_field, needle) in &self.by_literal[ids[m.pattern().as_usize()]] {
+                    if needle_field.is_none() {
+                        seen.set(needle as usize);
+                    }
+                }
+            }
+        }
         let Some(automaton) = &self.automaton else { return };
-        for m in automaton.find_overlapping_iter(haystack) {
+        for m in automaton.find_overlapping_iter(&haystack[..bound_end]) {
             let at = m.start() as u32;
             let segment = segments.partition_point(|&(start, _)| start <= at).checked_sub(1);
             let field = segment.and_then(|i| segments[i].1);

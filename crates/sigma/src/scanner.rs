@@ -162,9 +162,17 @@ impl<'r> Scanner<'r> {
     /// Lowercases every value (kept for matching) and the raw line into one
     /// haystack and runs the literal prefilter over it.
     fn run_prefilter(&mut self, event: &Event, routing_key: Option<&str>, event_id: Option<&str>) {
+        let prefilter = &self.set.prefilter;
+        // Cloud field names match case-insensitively: any field may hold
+        // any needle.
+        let any_field = event.kind == SourceKind::Cloud;
         self.segments.clear();
+        // First the values of fields needles are bound to (searched with
+        // the whole automaton), then the rest (searched for keywords only).
         for i in 0..event.fields.len() {
-            if let Some((start, _)) = self.lower_at(i, event) {
+            if (any_field || prefilter.reads(event.fields[i].0))
+                && let Some((start, _)) = self.lower_at(i, event)
+            {
                 self.segments.push((start, Some(event.fields[i].0)));
             }
         }
@@ -181,7 +189,7 @@ impl<'r> Scanner<'r> {
                 for &(rule, sel) in by_key.get(&key).map(Vec::as_slice).unwrap_or_default() {
                     let view = self.set.rules[rule].route.selectors[sel as usize].view.as_ref();
                     self.view = view;
-                    for field in view.into_iter().flat_map(View::mapped_fields) {
+                    for field in view.into_iter().flat_map(View::mapped_fields).filter(|f| prefilter.reads(*f)) {
                         for value in self.values_of(field, event).into_iter().flatten() {
                             let (start, _) = self.push_lower(&value);
                             self.segments.push((start, Some(field)));
@@ -191,15 +199,21 @@ impl<'r> Scanner<'r> {
                 }
             }
         }
+        let bound_end = self.lower_buf.len();
+        for i in 0..event.fields.len() {
+            if self.lower[i].is_none()
+                && let Some((start, _)) = self.lower_at(i, event)
+            {
+                self.segments.push((start, Some(event.fields[i].0)));
+            }
+        }
         if event.raw.is_some()
             && let Some((start, _)) = self.raw_lower(event)
         {
             self.segments.push((start, None));
         }
-        // Values lowercased before this point would be out of order.
-        self.segments.sort_unstable_by_key(|&(start, _)| start);
-        let any_field = event.kind == SourceKind::Cloud;
-        self.set.prefilter.scan(self.lower_buf.as_bytes(), &self.segments, any_field, &mut self.seen);
+        // Every push appended to the buffer: segments are in order.
+        self.set.prefilter.scan(self.lower_buf.as_bytes(), bound_end, &self.segments, any_field, &mut self.seen);
     }
 
     fn reset_lower(&mut self, event: &Event) {
