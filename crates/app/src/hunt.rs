@@ -330,9 +330,10 @@ impl HuntVisitor<'_, '_> {
         // Taken out and put back so `explain` can borrow the scanner.
         let matches = std::mem::take(&mut self.matches);
         let correlations = self.rules.correlations();
+        // Looked up once per event that matched anything.
+        let host = if matches.is_empty() { None } else { host_of(event, self.rules.names()) };
         for m in &matches {
             if correlations.feeds(m.rule) {
-                let host = host_of(event, self.rules.names());
                 if correlations.hits(m.rule, event, host.as_deref(), &mut self.hits) {
                     for hit in self.hits.drain(..) {
                         self.batch.push((self.input, self.seq, hit));
@@ -364,7 +365,7 @@ impl HuntVisitor<'_, '_> {
                     tags: rule.tags.clone(),
                     source: rule.file.clone(),
                 },
-                host: host_of(event, self.rules.names()),
+                host: host.clone(),
                 matched: m
                     .fields
                     .iter()

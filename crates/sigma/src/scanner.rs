@@ -6,7 +6,7 @@ use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceK
 use crate::detection::{Expr, Item, Target};
 use crate::pattern::{Pattern, compare_fields};
 use crate::prefilter::{Seen, Segments};
-use crate::route::{Accept, EventKeys, Resolved, View};
+use crate::route::{Accept, EventKeys, Resolved, RouteKey, View};
 use crate::ruleset::RuleSet;
 
 /// A rule that matched an event, with the fields that made it match.
@@ -90,26 +90,14 @@ impl<'r> Scanner<'r> {
         self.reset_lower(event);
         self.index_fields(event);
         let event_id = if event.kind == SourceKind::Windows { keys.event_id.clone() } else { None };
-        let mut lists: Vec<&[(usize, u16)]> = Vec::with_capacity(4);
-        for first in [None, routing_key.clone()] {
-            for id in [None, event_id.clone()] {
-                if let Some(rules) = by_key.get(&(first.clone(), id)) {
-                    lists.push(rules);
-                }
-                if event_id.is_none() {
-                    break;
-                }
-            }
-            if routing_key.is_none() {
-                break;
-            }
-        }
+        let lookups = lookup_keys(routing_key, event_id);
+        let lists: Vec<&[(usize, u16)]> = lookups.iter().filter_map(|key| by_key.get(key).map(Vec::as_slice)).collect();
         // By rule, then selector: a rule is tried through its selectors in
         // the mapping's order, and evaluated once.
         let mut candidates = std::mem::take(&mut self.candidates);
         merge_sorted(&lists, &mut candidates);
         if self.use_prefilter {
-            self.run_prefilter(event, routing_key.as_deref(), event_id.as_deref());
+            self.run_prefilter(event, &lookups);
             let mut unlocked = std::mem::take(&mut self.unlocked);
             set.prefilter.unlocked(&mut self.seen, &mut unlocked);
             let before = candidates.len();
@@ -161,7 +149,7 @@ impl<'r> Scanner<'r> {
 
     /// Lowercases every value (kept for matching) and the raw line into one
     /// haystack and runs the literal prefilter over it.
-    fn run_prefilter(&mut self, event: &Event, routing_key: Option<&str>, event_id: Option<&str>) {
+    fn run_prefilter(&mut self, event: &Event, lookups: &[RouteKey]) {
         let prefilter = &self.set.prefilter;
         // Cloud field names match case-insensitively: any field may hold
         // any needle.
@@ -180,13 +168,8 @@ impl<'r> Scanner<'r> {
         // process_creation: `Image` is `NewProcessName`, `IntegrityLevel` a
         // transformed label) are added under the rule's field name.
         if let Some(by_key) = self.set.views.get(&event.kind) {
-            let firsts = [None, routing_key.map(str::to_owned)];
-            let ids = [None, event_id.map(str::to_owned)];
-            let firsts = &firsts[..if routing_key.is_some() { 2 } else { 1 }];
-            let ids = &ids[..if event_id.is_some() { 2 } else { 1 }];
-            let keys = firsts.iter().flat_map(|first| ids.iter().map(move |id| (first.clone(), id.clone())));
-            for key in keys {
-                for &(rule, sel) in by_key.get(&key).map(Vec::as_slice).unwrap_or_default() {
+            for key in lookups {
+                for &(rule, sel) in by_key.get(key).map(Vec::as_slice).unwrap_or_default() {
                     let view = self.set.rules[rule].route.selectors[sel as usize].view.as_ref();
                     self.view = view;
                     for field in view.into_iter().flat_map(View::mapped_fields).filter(|f| prefilter.reads(*f)) {
@@ -549,6 +532,14 @@ impl<'r> Scanner<'r> {
         }
         (0..event.fields.len()).any(|i| self.pattern_at(pattern, i, event))
     }
+}
+
+/// The index keys an event is looked up under: any channel/program and the
+/// event's own, each with any EventID and the event's own.
+fn lookup_keys(routing_key: Option<String>, event_id: Option<String>) -> Vec<RouteKey> {
+    let firsts: Vec<Option<String>> = std::iter::once(None).chain(routing_key.map(Some)).collect();
+    let ids: Vec<Option<String>> = std::iter::once(None).chain(event_id.map(Some)).collect();
+    firsts.iter().flat_map(|first| ids.iter().map(move |id| (first.clone(), id.clone()))).collect()
 }
 
 /// The selector marker of a rule reached through the prefilter's needles

@@ -50,7 +50,6 @@ impl SharedSorter {
                 *error = Some(e);
             }
         }
-        batch.clear();
     }
 
     /// Runs the correlations over every hit in time order and returns the

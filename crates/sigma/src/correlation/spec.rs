@@ -93,15 +93,18 @@ pub enum Op {
 
 impl Op {
     pub fn parse(text: &str) -> Option<Op> {
-        Some(match text {
-            "gt" => Op::Gt,
-            "gte" => Op::Gte,
-            "lt" => Op::Lt,
-            "lte" => Op::Lte,
-            "eq" => Op::Eq,
-            "neq" => Op::Neq,
-            _ => return None,
-        })
+        [Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Eq, Op::Neq].into_iter().find(|op| op.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Gt => "gt",
+            Op::Gte => "gte",
+            Op::Lt => "lt",
+            Op::Lte => "lte",
+            Op::Eq => "eq",
+            Op::Neq => "neq",
+        }
     }
 
     fn holds(self, value: f64, limit: f64) -> bool {
@@ -149,11 +152,7 @@ impl Condition {
     }
 
     pub fn describe(&self) -> String {
-        let ops: Vec<String> = self
-            .ops
-            .iter()
-            .map(|(op, limit)| format!("{} {limit}", serde_json::to_string(op).unwrap_or_default().trim_matches('"')))
-            .collect();
+        let ops: Vec<String> = self.ops.iter().map(|(op, limit)| format!("{} {limit}", op.as_str())).collect();
         ops.join(" and ")
     }
 }
