@@ -15,6 +15,7 @@ use ferret_sigma::{Diagnostic, Hit, Mappings, Match, RuleSet, RuleSource, Scanne
 use crate::correlate::{CorrelationStats, DEFAULT_BUDGET, SharedSorter, firing_alert};
 use crate::host::host_of;
 use crate::ordered::{Parts, run_ordered};
+use crate::rule_cache::{self, CacheReport};
 use crate::rules::{builtin_sources, read_rule_paths};
 
 /// What to hunt in and with.
@@ -43,6 +44,8 @@ pub struct HuntConfig {
     pub baseline: Option<PathBuf>,
     /// Where to save the baselines this run learned (or loaded).
     pub save_baseline: Option<PathBuf>,
+    /// The compiled-rule cache directory (`None`: always compile).
+    pub rule_cache: Option<PathBuf>,
 }
 
 /// Reports progress to whoever drives the hunt (a progress bar, a log).
@@ -79,6 +82,8 @@ pub struct HuntSummary {
     pub rules_with_errors: usize,
     pub rules_with_warnings: usize,
     pub diagnostics: Vec<Diagnostic>,
+    /// Whether the rules came from the compiled-rule cache.
+    pub rule_cache: CacheReport,
     pub alerts_by_level: BTreeMap<Level, usize>,
     /// Correlation rules loaded, and what they did.
     pub correlations_loaded: usize,
@@ -126,20 +131,55 @@ pub fn load_mappings(path: Option<&Path>) -> Result<Mappings, HuntError> {
     Mappings::with_overrides(&text).map_err(|e| HuntError::Mappings(format!("{}: {e}", path.display())))
 }
 
-/// Loads and compiles the rules a hunt (or `rules check`) uses.
+/// The rules a hunt (or `rules check`) uses, compiled or from the cache.
+pub struct LoadedRules {
+    pub set: RuleSet,
+    /// Unreadable rule files, then what compiling them reported.
+    pub diagnostics: Vec<Diagnostic>,
+    pub cache: CacheReport,
+}
+
+/// Loads and compiles the rules a hunt (or `rules check`) uses; with a
+/// cache directory, a set compiled by an earlier run with the same rules
+/// (and the same ferret) is loaded instead, and a newly compiled one is
+/// stored (see `rule_cache`).
 pub fn load_rules(
     rule_paths: &[PathBuf],
     builtin: bool,
     names: Arc<FieldNames>,
     mappings: &Mappings,
-) -> (RuleSet, Vec<Diagnostic>) {
-    let (mut sources, mut diags): (Vec<RuleSource>, Vec<Diagnostic>) = read_rule_paths(rule_paths);
+    cache_dir: Option<&Path>,
+) -> LoadedRules {
+    let (mut sources, mut diagnostics): (Vec<RuleSource>, Vec<Diagnostic>) = read_rule_paths(rule_paths);
     if builtin {
         sources.splice(0..0, builtin_sources());
     }
-    let (set, compile_diags) = RuleSet::compile(&sources, names, mappings);
-    diags.extend(compile_diags);
-    (set, diags)
+    let key = cache_dir.and_then(|dir| Some((dir, rule_cache::key(&sources, mappings)?)));
+    let mut refused = None;
+    if let Some((dir, key)) = &key {
+        match rule_cache::load(dir, key, &names) {
+            Ok(Some((set, compiled, path))) => {
+                diagnostics.extend(compiled);
+                return LoadedRules { set, diagnostics, cache: CacheReport::Loaded(path) };
+            }
+            Ok(None) => {}
+            Err(why) => refused = Some(why),
+        }
+    }
+    let (set, compiled) = match key {
+        Some(_) => RuleSet::compile_storable(&sources, names, mappings),
+        None => RuleSet::compile(&sources, names, mappings),
+    };
+    let cache = match (&key, cache_dir) {
+        (Some((dir, key)), _) => match rule_cache::store(dir, key, &set, &compiled) {
+            Ok(path) => CacheReport::Stored { path, replaced: refused },
+            Err(why) => CacheReport::Unusable(why),
+        },
+        (None, Some(_)) => CacheReport::Unusable("the running executable cannot be identified".into()),
+        (None, None) => CacheReport::Disabled,
+    };
+    diagnostics.extend(compiled);
+    LoadedRules { set, diagnostics, cache }
 }
 
 /// Runs a hunt, writing alerts to `sink` input by input (paths in sorted
@@ -149,7 +189,8 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     let started = Instant::now();
     let names = FieldNames::new();
     let mappings = load_mappings(config.mappings.as_deref())?;
-    let (mut rules, diagnostics) = load_rules(&config.rule_paths, config.builtin_rules, names.clone(), &mappings);
+    let LoadedRules { set: mut rules, diagnostics, cache } =
+        load_rules(&config.rule_paths, config.builtin_rules, names.clone(), &mappings, config.rule_cache.as_deref());
     rules.tune_correlations(&config.tuning).map_err(HuntError::Tuning)?;
     // Rule paths that hold no rules are allowed (reading and validating the
     // input alone, or measuring it); no rules asked for at all is a mistake.
@@ -162,6 +203,7 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
         rules_with_errors: diagnostics.iter().filter(|d| d.severity == Severity::Error).count(),
         rules_with_warnings: count_rules(&diagnostics, Severity::Warning),
         diagnostics,
+        rule_cache: cache,
         ..HuntSummary::default()
     };
     let (inputs, missing) = expand_inputs(&config.inputs);

@@ -7,8 +7,11 @@ mod host;
 pub mod hunt;
 mod ordered;
 pub mod regression;
+pub mod rule_cache;
 pub mod rules;
 pub mod sinks;
 
 pub use ferret_read::{ReadError, ReadOptions};
-pub use hunt::{HuntConfig, HuntError, HuntSummary, NoProgress, Progress, hunt, load_mappings, load_rules};
+pub use hunt::{
+    HuntConfig, HuntError, HuntSummary, LoadedRules, NoProgress, Progress, hunt, load_mappings, load_rules,
+};

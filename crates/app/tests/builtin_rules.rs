@@ -67,7 +67,8 @@ fn fires(set: &RuleSet, rule_id: &str, events: &[Event]) -> bool {
 fn every_builtin_rule_passes_its_tests() {
     let rules_dir = common::repo_root().join("rules");
     let names = FieldNames::new();
-    let (set, diags) = load_rules(&[], true, names.clone(), &ferret_sigma::Mappings::builtin());
+    let ferret_app::LoadedRules { set, diagnostics: diags, .. } =
+        load_rules(&[], true, names.clone(), &ferret_sigma::Mappings::builtin(), None);
     assert!(diags.is_empty(), "built-in rules load without diagnostics: {diags:#?}");
     let mut files = Vec::new();
     test_files(&rules_dir, &mut files);

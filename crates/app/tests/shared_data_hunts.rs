@@ -159,15 +159,32 @@ fn sigmahq_regression_samples_all_pass() {
 }
 
 /// The literal prefilter only skips work: over every EVTX sample and the
-/// whole corpus, scanning with and without it finds the same matches.
+/// whole corpus, scanning with and without it finds the same matches. So
+/// does the same corpus compiled with the storable automaton, stored as
+/// bytes and loaded back (what the compiled-rule cache does), which also
+/// gives back the same diagnostics.
 #[test]
-fn prefilter_changes_nothing_but_speed() {
-    use ferret_sigma::Scanner;
+fn prefilter_and_rule_cache_change_nothing_but_speed() {
+    use ferret_sigma::{RuleSet, Scanner};
     let Some(data) = common::shared_data() else { return };
     let sigma = data.join("sigma");
-    let names = ferret_model::FieldNames::new();
+    let mappings = ferret_sigma::Mappings::builtin();
     let rule_paths = [sigma.join("rules"), sigma.join("rules-emerging-threats"), sigma.join("rules-threat-hunting")];
-    let (set, _) = ferret_app::load_rules(&rule_paths, true, names.clone(), &ferret_sigma::Mappings::builtin());
+    let (mut sources, _) = ferret_app::rules::read_rule_paths(&rule_paths);
+    sources.splice(0..0, ferret_app::rules::builtin_sources());
+    let (storable, stored_diagnostics) =
+        RuleSet::compile_storable(&sources, ferret_model::FieldNames::new(), &mappings);
+    let bytes = storable.to_bytes(&stored_diagnostics);
+    drop(storable);
+    // The loaded set restores its field names into a fresh interner; the
+    // set compiled for this run then shares it, and so do the events.
+    let names = ferret_model::FieldNames::new();
+    let (loaded, loaded_diagnostics) = RuleSet::from_bytes(&bytes, names.clone()).expect("the stored set loads");
+    let ferret_app::LoadedRules { set, diagnostics, .. } =
+        ferret_app::load_rules(&rule_paths, true, names.clone(), &mappings, None);
+    assert_eq!(loaded_diagnostics, diagnostics);
+    assert_eq!(loaded.len(), set.len());
+    assert_eq!(loaded.prefilter_stats(), set.prefilter_stats());
     let (filtered, needles) = set.prefilter_stats();
     assert!(
         filtered * 10 > set.len() * 8,
@@ -177,6 +194,7 @@ fn prefilter_changes_nothing_but_speed() {
     struct Compare<'a> {
         with: Scanner<'a>,
         without: Scanner<'a>,
+        loaded: Scanner<'a>,
         events: u64,
     }
     impl ferret_read::StreamVisitor for Compare<'_> {
@@ -186,21 +204,24 @@ fn prefilter_changes_nothing_but_speed() {
             _: ferret_read::Format,
             events: &mut dyn Iterator<Item = ferret_read::ReadResult>,
         ) {
-            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
             for event in events.flatten() {
                 self.events += 1;
                 a.clear();
                 b.clear();
+                c.clear();
                 self.with.scan(&event, &mut a);
                 self.without.scan(&event, &mut b);
+                self.loaded.scan(&event, &mut c);
                 assert_eq!(a, b, "{}", event.provenance);
+                assert_eq!(a, c, "{} (rule set loaded from bytes)", event.provenance);
             }
         }
         fn unreadable(&mut self, _: ferret_read::ReadError) {}
     }
     let mut without = Scanner::new(&set);
     without.set_prefilter(false);
-    let mut compare = Compare { with: Scanner::new(&set), without, events: 0 };
+    let mut compare = Compare { with: Scanner::new(&set), without, loaded: Scanner::new(&loaded), events: 0 };
     let (inputs, _) = ferret_read::expand_inputs(&[data.join("evtx-attack-samples"), data.join("linux")]);
     for input in &inputs {
         ferret_read::read_input(input, &names, &ReadOptions::default(), &mut compare);

@@ -14,6 +14,8 @@ fn repo() -> PathBuf {
 fn ferret() -> Command {
     let mut cmd = Command::cargo_bin("ferret").unwrap();
     cmd.current_dir(repo());
+    // Compiled rules are cached beside the build, not in the home folder.
+    cmd.env("FERRET_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("rule-cache"));
     cmd
 }
 
@@ -89,6 +91,25 @@ fn table_and_summary_for_people() {
                 .and(predicate::str::contains("alerts       23 (9 high, 8 medium, 6 low)"))
                 .and(predicate::str::contains("rules        26 loaded")),
         );
+}
+
+#[test]
+fn compiled_rules_are_cached_between_runs_unless_told_not_to() {
+    let cache = TempDir::new().unwrap();
+    let dir = cache.path().to_str().unwrap();
+    let hunt = |extra: &[&str]| {
+        let output = ferret().args(["hunt", "examples", "-f", "jsonl"]).args(extra).output().unwrap();
+        assert!(output.status.success());
+        (String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap())
+    };
+    let (first, summary) = hunt(&["--rule-cache", dir]);
+    assert!(summary.contains("rule cache   rules compiled and stored in"), "{summary}");
+    let (second, summary) = hunt(&["--rule-cache", dir]);
+    assert!(summary.contains("rule cache   compiled rules loaded from"), "{summary}");
+    assert_eq!(first, second);
+    let (third, summary) = hunt(&["--no-rule-cache"]);
+    assert!(!summary.contains("rule cache"), "{summary}");
+    assert_eq!(first, third);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::{Field, FieldNames, Provenance, Timestamp, Value};
 
 /// The family of reader an event came from. Logsource routing uses it to
 /// decide which rules may apply (a Windows rule never sees a syslog line).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// A Windows event (EVTX, or a Windows event shipped as JSON).

@@ -17,6 +17,24 @@ use lasso::{Spur, ThreadedRodeo};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Field(Spur);
 
+/// A field is stored as its index: only meaningful with the names it was
+/// interned in, which whoever stores it must store too (the compiled-rule
+/// cache stores the whole table and checks it on loading).
+impl serde::Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(self.index() as u32)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Field, D::Error> {
+        let index = u32::deserialize(deserializer)?;
+        lasso::Key::try_from_usize(index as usize)
+            .map(Field)
+            .ok_or_else(|| serde::de::Error::custom(format!("field index {index} out of range")))
+    }
+}
+
 impl Field {
     /// A dense index (0, 1, 2... in interning order), for per-event tables
     /// indexed by field.
@@ -59,6 +77,21 @@ impl FieldNames {
     /// The text of a symbol.
     pub fn resolve(&self, field: Field) -> &str {
         self.rodeo.resolve(&field.0)
+    }
+
+    /// Every name, in interning order (index 0 first).
+    pub fn in_order(&self) -> Vec<String> {
+        let mut names: Vec<(usize, &str)> =
+            self.rodeo.iter().map(|(key, name)| (lasso::Key::into_usize(key), name)).collect();
+        names.sort_unstable();
+        names.into_iter().map(|(_, name)| name.to_owned()).collect()
+    }
+
+    /// Interns `names` so that `names[i]` gets index `i`, as when they were
+    /// stored with [`FieldNames::in_order`]: true if they did (this
+    /// interner held nothing else, or the same names first).
+    pub fn restore(&self, names: &[String]) -> bool {
+        names.iter().enumerate().all(|(index, name)| self.intern(name).index() == index)
     }
 }
 

@@ -22,7 +22,7 @@ pub enum Value {
 }
 
 /// A number read from a value, for numeric comparison.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Num {
     Int(i128),
     Float(f64),

@@ -6,7 +6,7 @@ use ferret_model::Field;
 use crate::pattern::Pattern;
 
 /// What an item looks at.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Target {
     Field {
         field: Field,
@@ -17,7 +17,7 @@ pub enum Target {
 }
 
 /// One `key: values` entry of a selection.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     pub target: Target,
     /// OR-groups of patterns; the groups are ORed, or ANDed with `all`.
@@ -33,14 +33,14 @@ pub struct Item {
 
 /// A search identifier: a list of maps (ORed), each map a list of items
 /// (ANDed). A plain map is a list of one.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Search {
     pub name: String,
     pub alternatives: Vec<Vec<Item>>,
 }
 
 /// The condition with identifiers resolved to indices into the searches.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Expr {
     Search(usize),
     Not(Box<Expr>),
@@ -48,7 +48,7 @@ pub enum Expr {
     Or(Vec<Expr>),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Detection {
     pub searches: Vec<Search>,
     pub condition: Expr,

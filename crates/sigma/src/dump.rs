@@ -55,7 +55,7 @@ fn describe(pattern: &Pattern) -> String {
                 StrMatch::Exact(s) => format!("equals {s:?}"),
                 StrMatch::Prefix(s) => format!("starts with {s:?}"),
                 StrMatch::Suffix(s) => format!("ends with {s:?}"),
-                StrMatch::Contains(f) => format!("contains {:?}", String::from_utf8_lossy(f.needle())),
+                StrMatch::Contains(s) => format!("contains {:?}", String::from_utf8_lossy(s.needle())),
                 StrMatch::Glob(g) => format!("glob {g}"),
             };
             format!("{case}{m}{number}")

@@ -10,7 +10,7 @@
 
 use crate::string::Part;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Piece {
     Text(String),
     /// `?`: one character.
@@ -18,7 +18,7 @@ enum Piece {
 }
 
 /// A run of pieces between two `*`.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 struct Segment(Vec<Piece>);
 
 impl Segment {
@@ -66,7 +66,7 @@ impl Segment {
 }
 
 /// A compiled wildcard pattern.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Glob {
     /// Segments split at `*`; a pattern without `*` has one segment.
     segments: Vec<Segment>,

@@ -15,6 +15,7 @@
 //! Invariants: a `RuleSet` never changes after `compile`; all mutable
 //! matching state lives in a `Scanner`; nothing here prints or does I/O.
 
+mod cache;
 pub mod condition;
 pub mod correlation;
 pub mod detection;
@@ -22,6 +23,8 @@ pub mod diagnostic;
 mod dump;
 pub mod filter;
 mod glob;
+mod lazy;
+mod literals;
 pub mod logsource;
 pub mod modifiers;
 pub mod pattern;
@@ -31,6 +34,7 @@ mod route;
 pub mod rule;
 mod ruleset;
 mod scanner;
+mod stored;
 pub mod string;
 pub mod yaml;
 

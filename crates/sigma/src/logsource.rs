@@ -41,7 +41,7 @@ pub struct Rename {
 }
 
 /// Value transforms from a source's encoding to the Sigma view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Transform {
     /// `0x1c10` → `7184` (Security log process ids).
     HexToDecimal,
@@ -152,6 +152,9 @@ pub struct Mappings {
     /// Values for `expand` placeholders, from a top-level `placeholders:`
     /// map (`DomainControllers: [dc01, dc02]`).
     pub placeholders: HashMap<String, Vec<String>>,
+    /// The user's mapping file laid over the built-in one, as read (what
+    /// the compiled-rule cache keys on besides the rules).
+    overrides: Option<String>,
 }
 
 impl Mappings {
@@ -218,7 +221,13 @@ impl Mappings {
     pub fn with_overrides(text: &str) -> Result<Self, String> {
         let mut mappings = Self::builtin();
         mappings.merge(Self::parse(text)?);
+        mappings.overrides = Some(text.to_owned());
         Ok(mappings)
+    }
+
+    /// The user's mapping text, when one was laid over the built-in one.
+    pub fn overrides(&self) -> Option<&str> {
+        self.overrides.as_deref()
     }
 
     /// The route of a rule's logsource. `Ok((route, false))` when the

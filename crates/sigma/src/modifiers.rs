@@ -173,7 +173,7 @@ pub fn compile_value(
         };
     }
     if chain.has(Modifier::Re) {
-        return compile_regex(chain, text).map(|re| vec![Pattern::Regex(re)]);
+        return compile_regex(chain, text).map(|re| vec![Pattern::Regex(crate::pattern::LazyRegex::new(re))]);
     }
     if chain.has(Modifier::Cidr) {
         let net: IpNet = text.parse().map_err(|_| (Code::InvalidValue, format!("'{text}' is not a CIDR network")))?;
@@ -425,7 +425,7 @@ pub fn string_pattern(s: &SigmaString, cased: bool, number: Option<Num>) -> Patt
         [Part::Text(t), Part::AnyRun] => StrMatch::Prefix(fold(t)),
         [Part::AnyRun, Part::Text(t)] => StrMatch::Suffix(fold(t)),
         [Part::AnyRun, Part::Text(t), Part::AnyRun] => {
-            StrMatch::Contains(Box::new(memchr::memmem::Finder::new(fold(t).as_bytes()).into_owned()))
+            StrMatch::Contains(crate::pattern::Substring::new(fold(t).as_bytes()))
         }
         parts => StrMatch::Glob(crate::glob::Glob::new(parts, fold)),
     };

@@ -4,21 +4,22 @@ use std::net::IpAddr;
 
 use ferret_model::value::Num;
 use ipnet::IpNet;
-use regex::Regex;
+
+pub use crate::lazy::{LazyRegex, Substring};
 
 /// How a string pattern compares, cheapest first.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum StrMatch {
     Exact(String),
     Prefix(String),
     Suffix(String),
     /// A substring, with its searcher built once at compile time.
-    Contains(Box<memchr::memmem::Finder<'static>>),
+    Contains(Substring),
     /// Wildcards in the middle.
     Glob(crate::glob::Glob),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CmpOp {
     Lt,
     Lte,
@@ -27,7 +28,7 @@ pub enum CmpOp {
 }
 
 /// A part of a date-time for the time modifiers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TimePart {
     Minute,
     Hour,
@@ -65,7 +66,7 @@ impl TimePart {
 }
 
 /// How a `fieldref` compares the two fields.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RefMode {
     Equal,
     Contains,
@@ -74,7 +75,7 @@ pub enum RefMode {
 }
 
 /// One value of a detection item, compiled.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Pattern {
     /// `null`: the field is absent or JSON null.
     Null,
@@ -89,7 +90,7 @@ pub enum Pattern {
         number: Option<Num>,
     },
     /// `|re`: an unanchored search (SIGMA.md D1).
-    Regex(Regex),
+    Regex(LazyRegex),
     Cidr(IpNet),
     Compare(CmpOp, Num),
     /// `|hour: 3`, `|hour|gte: 22`: a part of a date-time value.
@@ -112,7 +113,7 @@ impl Pattern {
                     StrMatch::Exact(s) => hay == s,
                     StrMatch::Prefix(s) => hay.starts_with(s.as_str()),
                     StrMatch::Suffix(s) => hay.ends_with(s.as_str()),
-                    StrMatch::Contains(finder) => finder.find(hay.as_bytes()).is_some(),
+                    StrMatch::Contains(substring) => substring.is_in(hay.as_bytes()),
                     StrMatch::Glob(glob) => glob.is_match(hay),
                 };
                 hit || number.is_some_and(|n| {

@@ -27,12 +27,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-
 use ferret_model::Field;
 use ferret_model::value::Num;
 
 use crate::detection::{Detection, Expr, Item, Search, Target};
+use crate::literals::{Engine, Literals};
 use crate::pattern::{Pattern, StrMatch};
 
 /// Needles shorter than this are too common to be worth checking.
@@ -46,13 +45,14 @@ type Need = Vec<(String, Option<Field>)>;
 const MAX_CLAUSES: usize = 2;
 
 /// The compiled prefilter of a rule set.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Prefilter {
     /// Every literal; searched in the values of fields some needle is bound
     /// to (and everywhere for cloud events).
-    automaton: Option<AhoCorasick>,
+    automaton: Option<Literals>,
     /// The literals of keyword needles (pattern → literal id), searched in
     /// the other values and the raw line.
-    keywords: Option<(AhoCorasick, Vec<usize>)>,
+    keywords: Option<(Literals, Vec<usize>)>,
     /// By field index: some needle is bound to the field.
     fields: Vec<bool>,
     /// Per rule: how many clauses must hold (0: the rule is not gated).
@@ -69,7 +69,7 @@ pub(crate) struct Prefilter {
 pub(crate) type Segments = Vec<(u32, Option<Field>)>;
 
 impl Prefilter {
-    pub(crate) fn build(detections: &[&Detection]) -> Prefilter {
+    pub(crate) fn build(detections: &[&Detection], engine: Engine) -> Prefilter {
         use rayon::prelude::*;
         // Deriving each rule's requirement is independent: in parallel.
         let requirements: Vec<Vec<Need>> =
@@ -102,21 +102,13 @@ impl Prefilter {
                 }
             }
         }
-        let automaton = (!literals.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build(&literals)
-                .expect("needles build an automaton")
-        });
         let keyword_ids: Vec<usize> =
             (0..literals.len()).filter(|&l| by_literal[l].iter().any(|(field, _)| field.is_none())).collect();
-        let keywords = (!keyword_ids.is_empty()).then(|| {
-            let automaton = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build(keyword_ids.iter().map(|&l| &literals[l]))
-                .expect("keywords build an automaton");
-            (automaton, keyword_ids)
-        });
+        let keyword_literals: Vec<&String> = keyword_ids.iter().map(|&l| &literals[l]).collect();
+        let (automaton, keywords) = rayon::join(
+            || Literals::build(&literals, engine),
+            || Literals::build(&keyword_literals, engine).map(|automaton| (automaton, keyword_ids)),
+        );
         let mut fields = Vec::new();
         for field in needle_ids.keys().filter_map(|(_, field)| *field) {
             if fields.len() <= field.index() {
@@ -193,25 +185,25 @@ impl Prefilter {
         seen.reset(self.needles);
         let bound_end = bound_end.min(haystack.len());
         if let Some((automaton, ids)) = &self.keywords {
-            for m in automaton.find_overlapping_iter(&haystack[bound_end..]) {
-                for &(needle_field, needle) in &self.by_literal[ids[m.pattern().as_usize()]] {
+            automaton.for_each(&haystack[bound_end..], |_, pattern| {
+                for &(needle_field, needle) in &self.by_literal[ids[pattern]] {
                     if needle_field.is_none() {
                         seen.set(needle as usize);
                     }
                 }
-            }
+            });
         }
         let Some(automaton) = &self.automaton else { return };
-        for m in automaton.find_overlapping_iter(&haystack[..bound_end]) {
-            let at = m.start() as u32;
+        automaton.for_each(&haystack[..bound_end], |start, pattern| {
+            let at = start as u32;
             let segment = segments.partition_point(|&(start, _)| start <= at).checked_sub(1);
             let field = segment.and_then(|i| segments[i].1);
-            for &(needle_field, needle) in &self.by_literal[m.pattern().as_usize()] {
+            for &(needle_field, needle) in &self.by_literal[pattern] {
                 if any_field || needle_field.is_none() || needle_field == field {
                     seen.set(needle as usize);
                 }
             }
-        }
+        });
     }
 }
 
@@ -398,7 +390,7 @@ fn pattern_need(pattern: &Pattern, field: Option<Field>) -> Option<Need> {
     let Pattern::Str { matcher, number: None, .. } = pattern else { return None };
     let literal = match matcher {
         StrMatch::Exact(s) | StrMatch::Prefix(s) | StrMatch::Suffix(s) => s.clone(),
-        StrMatch::Contains(finder) => String::from_utf8_lossy(finder.needle()).into_owned(),
+        StrMatch::Contains(substring) => String::from_utf8_lossy(substring.needle()).into_owned(),
         StrMatch::Glob(glob) => glob.longest_literal()?,
     };
     let literal = literal.to_lowercase();

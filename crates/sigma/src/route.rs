@@ -8,7 +8,7 @@ use ferret_model::{Event, Field, FieldNames, SourceKind, Value};
 
 use crate::logsource::{Route, Selector, Transform};
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CompiledSelector {
     pub(crate) event_ids: Vec<String>,
     pub(crate) providers: Vec<String>,
@@ -21,13 +21,13 @@ pub(crate) struct CompiledSelector {
 }
 
 /// A field view for an alternative source: rule field → event field.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct View {
     fields: HashMap<Field, Option<Source>>,
 }
 
 /// Where an alternative source keeps a Sigma field.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Source {
     field: Field,
     /// Fields whose first values are appended, `\`-separated.
@@ -71,7 +71,7 @@ impl View {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CompiledRoute {
     pub(crate) selectors: Vec<CompiledSelector>,
     pub(crate) and: Vec<CompiledSelector>,

@@ -16,7 +16,7 @@ pub struct Ctx<'a> {
 }
 
 /// The abstract log source a rule is written for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Logsource {
     pub product: Option<String>,
     pub category: Option<String>,
@@ -50,7 +50,7 @@ impl Logsource {
 }
 
 /// A loaded, compiled detection rule.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     /// The rule's `id`; `file:line` of its document when it has none.
     pub id: String,

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use ferret_app::rule_cache::{self, CacheReport};
 use ferret_app::sinks::{CsvSink, JsonlSink, TableSink, terminal_width};
 use ferret_app::{HuntConfig, HuntSummary, Progress, hunt};
 use ferret_model::{AlertSink, Level};
@@ -74,6 +75,13 @@ pub struct HuntArgs {
     /// Save the baselines learned (or loaded) by this run, for later runs.
     #[arg(long, value_name = "FILE")]
     save_baseline: Option<PathBuf>,
+    /// Where compiled rule sets are cached between runs (default: $FERRET_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/ferret, else ~/.cache/ferret).
+    #[arg(long, value_name = "DIR")]
+    rule_cache: Option<PathBuf>,
+    /// Always compile the rules: neither read nor write the compiled-rule cache.
+    #[arg(long, conflicts_with = "rule_cache")]
+    no_rule_cache: bool,
     /// No summary and no progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -93,6 +101,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
         mappings: args.mappings,
         baseline: args.baseline,
         save_baseline: args.save_baseline,
+        rule_cache: if args.no_rule_cache { None } else { args.rule_cache.or_else(rule_cache::default_dir) },
         ..HuntConfig::default()
     };
     config.read.assume_year = args.year;
@@ -197,6 +206,17 @@ fn print_summary(s: &HuntSummary, hidden_errors: usize) {
         "  rules        {} loaded, {} not loaded (errors), {} with warnings (`ferret rules check` shows why)",
         s.rules_loaded, s.rules_with_errors, s.rules_with_warnings
     );
+    match &s.rule_cache {
+        CacheReport::Disabled => {}
+        CacheReport::Loaded(path) => eprintln!("  rule cache   compiled rules loaded from {}", path.display()),
+        CacheReport::Stored { path, replaced } => {
+            eprintln!("  rule cache   rules compiled and stored in {}", path.display());
+            if let Some(why) = replaced {
+                eprintln!("               (the file there was refused: {why})");
+            }
+        }
+        CacheReport::Unusable(why) => eprintln!("  rule cache   not used: {why}"),
+    }
     if s.correlations_loaded > 0 {
         let c = &s.correlation;
         let mut notes = Vec::new();

@@ -97,7 +97,9 @@ fn test(args: TestArgs) -> anyhow::Result<Outcome> {
 
 fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
     let mappings = ferret_app::load_mappings(args.mappings.as_deref())?;
-    let (set, diags) = load_rules(&args.paths, !args.no_builtin, FieldNames::new(), &mappings);
+    // Checking rules always compiles them: the cache is for hunts.
+    let ferret_app::LoadedRules { set, diagnostics: diags, .. } =
+        load_rules(&args.paths, !args.no_builtin, FieldNames::new(), &mappings, None);
     let shown: Vec<_> = diags.iter().filter(|d| args.warnings || d.severity == Severity::Error).collect();
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     match args.format {

@@ -37,7 +37,7 @@ pub(crate) fn candidates(name: &str) -> Vec<String> {
 
 /// One field a correlation needs from the events of one referenced rule
 /// (or from the firings of a referenced correlation).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Lookup {
     /// The name the correlation uses (`group-by` entry, alias, field).
     pub name: String,

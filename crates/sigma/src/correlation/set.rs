@@ -13,14 +13,14 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::rule::Rule;
 
 /// What a correlation's `rules` entry refers to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     Rule(usize),
     Correlation(usize),
 }
 
 /// How a correlation reads the events (or firings) of one referenced rule.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
     pub group: Vec<Lookup>,
     /// value_count and metrics: the condition's field(s).
@@ -55,7 +55,7 @@ impl Plan {
 }
 
 /// A loaded correlation with its references resolved.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Resolved {
     pub spec: Correlation,
     pub sources: Vec<Source>,
@@ -68,7 +68,7 @@ pub struct Resolved {
 }
 
 /// Every resolved correlation of a rule set.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct CorrelationSet {
     pub correlations: Vec<Resolved>,
     /// Per rule index: the (correlation, slot) pairs its matches feed.

@@ -16,7 +16,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::yaml::{Node, NodeKind};
 
 /// The correlation types of the specification.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     EventCount,
@@ -80,7 +80,7 @@ impl Kind {
 }
 
 /// A comparison operator of a correlation condition.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Op {
     Gt,
@@ -120,7 +120,7 @@ impl Op {
 }
 
 /// `condition`: operators ANDed, and the field they apply to.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Condition {
     pub ops: Vec<(Op, f64)>,
     /// value_count: the field, or fields whose tuple is counted; metrics:
@@ -158,14 +158,14 @@ impl Condition {
 }
 
 /// A field-name alias: its field in the events of each named rule.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Alias {
     pub name: String,
     pub fields: Vec<(String, String)>,
 }
 
 /// A parsed correlation document (references not resolved yet).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Correlation {
     /// The `id`; `file:line` when it has none.
     pub id: String,
@@ -195,7 +195,7 @@ pub struct Correlation {
 }
 
 /// How a baseline learns and when it alerts.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BaselineParams {
     /// Rate baselines count per bucket (aligned to the Unix epoch).
     pub bucket: SignedDuration,

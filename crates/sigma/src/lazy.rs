@@ -1,0 +1,88 @@
+//! Matchers built when an event first needs them, not when the rule is
+//! compiled or loaded: most rules never see an event that reaches these
+//! checks (the prefilter skips them), and building them all made up most
+//! of loading a cached rule set.
+
+use std::sync::OnceLock;
+
+use memchr::memmem::Finder;
+use regex::Regex;
+
+/// A `|re` value: compiled when the rule is (to report a bad one), and
+/// kept with its source so that a rule set loaded from the compiled-rule
+/// cache compiles it again only when an event first reaches it.
+#[derive(Clone, Debug)]
+pub struct LazyRegex {
+    source: Box<str>,
+    compiled: OnceLock<Regex>,
+}
+
+impl LazyRegex {
+    pub fn new(regex: Regex) -> Self {
+        LazyRegex { source: regex.as_str().into(), compiled: OnceLock::from(regex) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| {
+                // The source compiled when the rule was compiled, by this
+                // same executable (the cache is keyed on it), and loading
+                // checked its syntax again.
+                Regex::new(&self.source).expect("a stored regex compiled before")
+            })
+            .is_match(text)
+    }
+}
+
+impl serde::Serialize for LazyRegex {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.source)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LazyRegex {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<LazyRegex, D::Error> {
+        use serde::de::Error;
+        let source = String::deserialize(deserializer)?;
+        regex_syntax::Parser::new().parse(&source).map_err(|e| D::Error::custom(format!("stored regex: {e}")))?;
+        Ok(LazyRegex { source: source.into(), compiled: OnceLock::new() })
+    }
+}
+
+/// A `|contains` value: the substring searcher is built on first use.
+#[derive(Clone, Debug)]
+pub struct Substring {
+    needle: Box<[u8]>,
+    /// Boxed: a searcher is a few hundred bytes, and patterns are many.
+    finder: OnceLock<Box<Finder<'static>>>,
+}
+
+impl Substring {
+    pub fn new(needle: &[u8]) -> Self {
+        Substring { needle: needle.into(), finder: OnceLock::new() }
+    }
+
+    pub fn needle(&self) -> &[u8] {
+        &self.needle
+    }
+
+    pub fn is_in(&self, haystack: &[u8]) -> bool {
+        self.finder.get_or_init(|| Box::new(Finder::new(&self.needle).into_owned())).find(haystack).is_some()
+    }
+}
+
+impl serde::Serialize for Substring {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.needle)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Substring {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Substring, D::Error> {
+        crate::stored::bytes(deserializer, |needle| Ok(Substring::new(needle)))
+    }
+}
