@@ -86,3 +86,49 @@ impl<'de> serde::Deserialize<'de> for Substring {
         crate::stored::bytes(deserializer, |needle| Ok(Substring::new(needle)))
     }
 }
+
+/// A rule's metadata and detection. A rule set loaded from the
+/// compiled-rule cache keeps each rule as its stored bytes and decodes it
+/// when an event first reaches its detection or an alert names it: most
+/// rules of a corpus never are in one hunt, and decoding them all was most
+/// of loading a cached set.
+#[derive(Debug)]
+pub(crate) struct LazyRule {
+    rule: OnceLock<crate::rule::Rule>,
+    /// The postcard bytes of the rule, for a loaded set.
+    stored: Option<Box<[u8]>>,
+}
+
+impl LazyRule {
+    pub(crate) fn new(rule: crate::rule::Rule) -> Self {
+        LazyRule { rule: OnceLock::from(rule), stored: None }
+    }
+
+    pub(crate) fn get(&self) -> &crate::rule::Rule {
+        self.rule.get_or_init(|| {
+            let bytes = self.stored.as_deref().expect("a rule is either compiled or stored");
+            // The bytes were written by this same executable (the cache is
+            // keyed on it) and passed the file's checksum when loaded.
+            postcard::from_bytes(bytes).expect("a stored rule decodes")
+        })
+    }
+}
+
+impl serde::Serialize for LazyRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match (&self.stored, self.rule.get()) {
+            (Some(bytes), _) => serializer.serialize_bytes(bytes),
+            (None, Some(rule)) => {
+                let bytes = postcard::to_stdvec(rule).map_err(serde::ser::Error::custom)?;
+                serializer.serialize_bytes(&bytes)
+            }
+            (None, None) => Err(serde::ser::Error::custom("a rule is either compiled or stored")),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LazyRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<LazyRule, D::Error> {
+        crate::stored::bytes(deserializer, |bytes| Ok(LazyRule { rule: OnceLock::new(), stored: Some(bytes.into()) }))
+    }
+}

@@ -26,7 +26,7 @@ pub struct RuleSource {
 /// A rule with the compiled route it runs on.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Routed {
-    pub(crate) rule: Rule,
+    pub(crate) rule: crate::lazy::LazyRule,
     pub(crate) route: CompiledRoute,
     /// The Windows EventIDs the rule's condition requires (one of), when
     /// no selector renames EventID: checked before evaluating a rule
@@ -183,7 +183,7 @@ impl RuleSet {
         let routed: Vec<Routed> = rules
             .into_iter()
             .zip(compiled)
-            .map(|((rule, _), (route, event_ids))| Routed { rule, route, event_ids })
+            .map(|((rule, _), (route, event_ids))| Routed { rule: crate::lazy::LazyRule::new(rule), route, event_ids })
             .collect();
         // What the scanner visits without the prefilter's help: rules with
         // no literal requirement. The other rules are reached from the
@@ -243,11 +243,11 @@ impl RuleSet {
     }
 
     pub fn rule(&self, index: usize) -> &Rule {
-        &self.rules[index].rule
+        self.rules[index].rule.get()
     }
 
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
-        self.rules.iter().map(|r| &r.rule)
+        self.rules.iter().map(|r| r.rule.get())
     }
 
     /// Applies thresholds and windows given on the command line or in a

@@ -137,7 +137,7 @@ impl<'r> Scanner<'r> {
                 Accept::Yes(view) => view,
             };
             last_accepted = Some(index);
-            let detection = &routed.rule.detection;
+            let detection = &routed.rule.get().detection;
             if self.eval(&detection.condition, &detection.searches, event) {
                 let mut fields = Vec::new();
                 self.collect(&detection.condition, &detection.searches, event, &mut fields);
@@ -345,7 +345,7 @@ impl<'r> Scanner<'r> {
         self.index_fields(event);
         let set = self.set;
         let routed_rule = &set.rules[rule];
-        let detection = &routed_rule.rule.detection;
+        let detection = &routed_rule.rule.get().detection;
         let keys = self.keys(event);
         let accept = if routed_rule_kind_ok(set, rule, event.kind) {
             routed_rule.route.accepts(event, &keys)
