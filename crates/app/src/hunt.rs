@@ -216,9 +216,10 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
 
     // Inputs are read in parallel and their alerts written in input order
     // as each input is next (see `ordered`): output streams, memory holds
-    // a window of inputs' alerts, and the output is the same whatever the
-    // thread count.
-    let window = rayon::current_num_threads().max(1) * 4;
+    // at most `PARTS_AHEAD` batches of later inputs' alerts, and the output
+    // is the same whatever the thread count. The window lets the other
+    // threads get well ahead of a large input.
+    let window = rayon::current_num_threads().max(1) * 64;
     // Correlation hits of every input, put in time order once all are read.
     let budget = if config.correlation_budget == 0 { DEFAULT_BUDGET } else { config.correlation_budget };
     let sorter = SharedSorter::new(budget);
@@ -227,7 +228,7 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     let work = |&(index, input): &(u32, &Input), parts: &mut Parts<'_, Part>| {
         let result = hunt_input(index, input, &shared, parts);
         progress.input_done(&input.name(), result.events);
-        parts.send(Part::Finished(result));
+        parts.finish(Part::Finished(result));
     };
     run_ordered(&numbered, window, PARTS_AHEAD, work, |part: Part| -> std::io::Result<()> {
         let result = match part {
@@ -303,9 +304,9 @@ enum Part {
 
 /// Alerts per batch handed over by a worker.
 const ALERT_BATCH: usize = 1024;
-/// Batches an input not yet being written may hold before its worker
-/// waits: memory stays bounded however many alerts one input makes.
-const PARTS_AHEAD: usize = 16;
+/// Batches the inputs not yet being written may hold in all before their
+/// workers wait: memory stays bounded however many alerts inputs make.
+const PARTS_AHEAD: usize = 32;
 
 #[derive(Default)]
 struct FileResult {

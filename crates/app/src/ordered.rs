@@ -9,27 +9,32 @@
 //! * the parts of the item at the head of the order are emitted as they
 //!   arrive, so one huge input streams (its alerts are not held until it
 //!   ends);
-//! * a later item's parts wait in memory, at most `buffered` of them: its
-//!   worker then waits until the item reaches the head. Memory is bounded
-//!   by `window` items of at most `buffered` parts, whatever the input.
+//! * parts of later items wait in memory, at most `buffered` of them in
+//!   all: a worker whose item is not at the head waits before sending more.
+//!   Memory is bounded by `buffered` parts (plus each item's one final
+//!   part, see [`Parts::finish`]), whatever the input.
 //!
-//! The output is the same whatever the thread count, and a slow item does
-//! not stall the others (up to the window).
+//! The bound is on parts, not items, so that many small items can be done
+//! ahead while a large one is at the head: with a bound on items, both
+//! cores waited behind every large EVTX file of a directory.
+//!
+//! The output is the same whatever the thread count.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 
 enum Message<P> {
-    Part(usize, P),
+    /// A part of an item; `true` when it counts towards the bound.
+    Part(usize, P, bool),
     Done(usize),
 }
 
 struct Flow {
     /// The item whose parts are being emitted.
     head: usize,
-    /// Parts sent and not emitted yet, per item.
-    queued: HashMap<usize, usize>,
+    /// Bounded parts sent and not emitted yet.
+    in_flight: usize,
 }
 
 /// Sends one item's parts to the emitting thread.
@@ -44,21 +49,24 @@ pub struct Parts<'a, P> {
 
 impl<P> Parts<'_, P> {
     /// Hands a part over; waits while this item is not at the head and
-    /// already has `buffered` parts waiting.
+    /// `buffered` parts are already waiting to be emitted.
     pub fn send(&mut self, part: P) {
         let mut flow = self.flow.lock().unwrap_or_else(|e| e.into_inner());
-        while flow.head != self.item
-            && flow.queued.get(&self.item).copied().unwrap_or(0) >= self.buffered
-            && !self.stop.load(Ordering::SeqCst)
-        {
+        while flow.head != self.item && flow.in_flight >= self.buffered && !self.stop.load(Ordering::SeqCst) {
             flow = self.moved.wait(flow).unwrap_or_else(|e| e.into_inner());
         }
         if self.stop.load(Ordering::SeqCst) {
             return;
         }
-        *flow.queued.entry(self.item).or_default() += 1;
+        flow.in_flight += 1;
         drop(flow);
-        let _ = self.tx.send(Message::Part(self.item, part));
+        let _ = self.tx.send(Message::Part(self.item, part, true));
+    }
+
+    /// Hands over the item's last part (a small summary) without waiting:
+    /// a finished item never holds a worker.
+    pub fn finish(&mut self, part: P) {
+        let _ = self.tx.send(Message::Part(self.item, part, false));
     }
 }
 
@@ -80,7 +88,7 @@ where
     let buffered = buffered.max(1);
     let next_item = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let flow = Mutex::new(Flow { head: 0, queued: HashMap::new() });
+    let flow = Mutex::new(Flow { head: 0, in_flight: 0 });
     let moved = Condvar::new();
     let (tx, rx) = mpsc::channel::<Message<P>>();
     let mut outcome = Ok(());
@@ -102,7 +110,16 @@ where
                             }
                             drop(state);
                             let mut parts = Parts { item: i, tx: tx.clone(), flow, moved, stop, buffered };
-                            work(&items[i], &mut parts);
+                            let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                work(&items[i], &mut parts);
+                            }));
+                            if let Err(panic) = worked {
+                                // Without this item's end, the others would
+                                // wait for it forever: stop them, then let
+                                // the panic reach the caller.
+                                halt(flow, moved, stop);
+                                std::panic::resume_unwind(panic);
+                            }
                             if tx.send(Message::Done(i)).is_err() {
                                 return;
                             }
@@ -112,27 +129,25 @@ where
             });
             drop(tx);
         });
-        let mut pending: BTreeMap<usize, VecDeque<P>> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, VecDeque<(P, bool)>> = BTreeMap::new();
         let mut done = std::collections::BTreeSet::new();
         let mut head = 0;
-        let mut emit_one = |item: usize, part: P, outcome: &mut Result<(), E>| {
+        let mut emit_one = |part: P, counted: bool, outcome: &mut Result<(), E>| {
             if outcome.is_ok() {
                 *outcome = emit(part);
             }
             if outcome.is_err() {
-                stop.store(true, Ordering::SeqCst);
+                halt(flow, moved, stop);
             }
-            let mut state = flow.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(n) = state.queued.get_mut(&item) {
-                *n -= 1;
+            if counted {
+                flow.lock().unwrap_or_else(|e| e.into_inner()).in_flight -= 1;
+                moved.notify_all();
             }
-            drop(state);
-            moved.notify_all();
         };
         for message in rx {
             match message {
-                Message::Part(i, part) if i == head => emit_one(i, part, &mut outcome),
-                Message::Part(i, part) => pending.entry(i).or_default().push_back(part),
+                Message::Part(i, part, counted) if i == head => emit_one(part, counted, &mut outcome),
+                Message::Part(i, part, counted) => pending.entry(i).or_default().push_back((part, counted)),
                 Message::Done(i) => {
                     done.insert(i);
                 }
@@ -140,19 +155,24 @@ where
             // Advance past finished items, emitting what the next one sent.
             while done.remove(&head) {
                 head += 1;
-                {
-                    let mut state = flow.lock().unwrap_or_else(|e| e.into_inner());
-                    state.queued.remove(&(head - 1));
-                    state.head = head;
-                }
+                flow.lock().unwrap_or_else(|e| e.into_inner()).head = head;
                 moved.notify_all();
-                for part in pending.remove(&head).unwrap_or_default() {
-                    emit_one(head, part, &mut outcome);
+                for (part, counted) in pending.remove(&head).unwrap_or_default() {
+                    emit_one(part, counted, &mut outcome);
                 }
             }
         }
     });
     outcome
+}
+
+/// Stops every worker: set under the lock the waiting workers check it
+/// under, so none can miss the wake-up.
+fn halt(flow: &Mutex<Flow>, moved: &Condvar, stop: &AtomicBool) {
+    let guard = flow.lock().unwrap_or_else(|e| e.into_inner());
+    stop.store(true, Ordering::SeqCst);
+    drop(guard);
+    moved.notify_all();
 }
 
 #[cfg(test)]
@@ -219,6 +239,88 @@ mod tests {
         assert!(result.is_ok());
         assert_eq!(sent_by_1.load(Ordering::SeqCst), 100);
         assert!(*most_waiting.lock().unwrap() <= 3, "item 1 ran {} parts ahead", most_waiting.lock().unwrap());
+    }
+
+    #[test]
+    fn small_items_get_done_while_a_slow_one_is_at_the_head() {
+        // Item 0 takes 200 ms; the 60 others only finish. With a bound on
+        // parts rather than items, they are all done before item 0 is.
+        let items: Vec<u32> = (0..61).collect();
+        let done_before_0 = AtomicUsize::new(0);
+        let finished_0 = AtomicBool::new(false);
+        let result: Result<(), ()> = run_ordered(
+            &items,
+            64,
+            2,
+            |&i, parts| {
+                if i == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    finished_0.store(true, Ordering::SeqCst);
+                } else if !finished_0.load(Ordering::SeqCst) {
+                    done_before_0.fetch_add(1, Ordering::SeqCst);
+                }
+                parts.finish(i);
+            },
+            |_| Ok(()),
+        );
+        assert!(result.is_ok());
+        if rayon::current_num_threads() > 1 {
+            assert_eq!(done_before_0.load(Ordering::SeqCst), 60);
+        }
+    }
+
+    #[test]
+    fn parts_waiting_behind_the_head_are_bounded_in_all() {
+        // Item 0 is slow; items 1..=9 send 10 parts each. While item 0 is
+        // being worked on, no more than 5 of theirs may be handed over,
+        // whichever items they come from.
+        let items: Vec<u32> = (0..10).collect();
+        let sent_ahead = AtomicUsize::new(0);
+        let finished_0 = AtomicBool::new(false);
+        let result: Result<(), ()> = run_ordered(
+            &items,
+            64,
+            5,
+            |&i, parts| {
+                if i == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    finished_0.store(true, Ordering::SeqCst);
+                    parts.send(0);
+                    return;
+                }
+                for _ in 0..10 {
+                    parts.send(i);
+                    if !finished_0.load(Ordering::SeqCst) {
+                        sent_ahead.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            },
+            |_| Ok(()),
+        );
+        assert!(result.is_ok());
+        assert!(sent_ahead.load(Ordering::SeqCst) <= 5, "{} parts waited", sent_ahead.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_panicking_item_fails_the_run_instead_of_hanging_it() {
+        let items: Vec<u32> = (0..50).collect();
+        let run = std::panic::catch_unwind(|| {
+            run_ordered(
+                &items,
+                64,
+                2,
+                |&i, parts| {
+                    if i == 1 {
+                        panic!("a reader bug");
+                    }
+                    for _ in 0..10 {
+                        parts.send(i);
+                    }
+                },
+                |_| Ok::<(), ()>(()),
+            )
+        });
+        assert!(run.is_err());
     }
 
     #[test]
