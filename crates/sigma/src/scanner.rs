@@ -269,6 +269,17 @@ impl<'r> Scanner<'r> {
     /// Does `pattern` hold for any value of the rule's `field`? Returns the
     /// value (as the rule sees it: through the view's transform).
     fn find_value(&mut self, pattern: &Pattern, field: Field, event: &Event) -> Option<String> {
+        self.search_field(pattern, field, event, true)
+    }
+
+    /// The same, when only whether it holds matters (no copy of the value).
+    fn field_matches(&mut self, pattern: &Pattern, field: Field, event: &Event) -> bool {
+        self.search_field(pattern, field, event, false).is_some()
+    }
+
+    /// `find_value`; with `keep` false, a hit on an untransformed value
+    /// gives an empty string instead of a copy.
+    fn search_field(&mut self, pattern: &Pattern, field: Field, event: &Event, keep: bool) -> Option<String> {
         let field = self.fold_case(field, event);
         let (native, transform) = match View::resolve(self.view, field) {
             Resolved::Absent => return None,
@@ -283,7 +294,9 @@ impl<'r> Scanner<'r> {
         while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
             at = self.next[i];
             let hit = match transform {
-                None => self.pattern_at(pattern, i, event).then(|| event.fields[i].1.as_str().map(str::to_owned)),
+                None => self
+                    .pattern_at(pattern, i, event)
+                    .then(|| if keep { event.fields[i].1.as_str().map(str::to_owned) } else { None }),
                 Some(t) => event.fields[i].1.as_str().and_then(|text| t.apply(text)).and_then(|text| {
                     let lower = text.to_lowercase();
                     pattern.matches_text(&text, &lower).then_some(Some(text))
@@ -512,7 +525,7 @@ impl<'r> Scanner<'r> {
                 let theirs = self.values_of(*other, event);
                 ours.iter().flatten().any(|a| theirs.iter().flatten().any(|b| compare_fields(*mode, a, b, *cased)))
             }
-            _ => self.find_value(pattern, field, event).is_some(),
+            _ => self.field_matches(pattern, field, event),
         }
     }
 
@@ -537,9 +550,18 @@ impl<'r> Scanner<'r> {
 /// The index keys an event is looked up under: any channel/program and the
 /// event's own, each with any EventID and the event's own.
 fn lookup_keys(routing_key: Option<String>, event_id: Option<String>) -> Vec<RouteKey> {
-    let firsts: Vec<Option<String>> = std::iter::once(None).chain(routing_key.map(Some)).collect();
-    let ids: Vec<Option<String>> = std::iter::once(None).chain(event_id.map(Some)).collect();
-    firsts.iter().flat_map(|first| ids.iter().map(move |id| (first.clone(), id.clone()))).collect()
+    let mut keys = Vec::with_capacity(4);
+    keys.push((None, None));
+    if let Some(id) = &event_id {
+        keys.push((None, Some(id.clone())));
+    }
+    if let Some(first) = routing_key {
+        keys.push((Some(first.clone()), None));
+        if let Some(id) = event_id {
+            keys.push((Some(first), Some(id)));
+        }
+    }
+    keys
 }
 
 /// The selector marker of a rule reached through the prefilter's needles
