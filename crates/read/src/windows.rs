@@ -40,13 +40,19 @@ pub fn flatten_event(root: &Map<String, Json>, event: &mut Event, fields: &mut F
 /// with both attributes and text (`EventID` with `Qualifiers`) keeps its
 /// text under its own name.
 fn flatten_system(system: &Map<String, Json>, event: &mut Event, fields: &mut FieldCache) {
+    // `Element_Attribute` names are built in one buffer, not one string each.
+    let mut joined = String::new();
     for (name, value) in system {
         match value {
             Json::Object(obj) => {
                 if let Some(Json::Object(attrs)) = obj.get("#attributes") {
                     for (attr, attr_value) in attrs {
                         if let Some(v) = scalar(attr_value) {
-                            event.push(fields.intern(&format!("{name}_{attr}")), v);
+                            joined.clear();
+                            joined.push_str(name);
+                            joined.push('_');
+                            joined.push_str(attr);
+                            event.push(fields.intern(&joined), v);
                         }
                     }
                 }
@@ -99,11 +105,15 @@ fn push_data(value: &Json, event: &mut Event, fields: &mut FieldCache) {
 /// spaces removed (the specification's rule) and with `_` for spaces (what
 /// some corpus rules write), see SIGMA.md D6.
 fn push_named(name: &str, value: &Json, event: &mut Event, fields: &mut FieldCache) {
+    let spaced = name.contains(' ');
     let mut push = |event: &mut Event, v: Value| {
-        event.push(fields.intern(name), v.clone());
-        if name.contains(' ') {
+        if spaced {
+            event.push(fields.intern(name), v.clone());
             event.push(fields.intern(&name.replace(' ', "")), v.clone());
             event.push(fields.intern(&name.replace(' ', "_")), v);
+        } else {
+            // The common case: the value moves in, no copy.
+            event.push(fields.intern(name), v);
         }
     };
     match value {
