@@ -12,9 +12,8 @@ use std::sync::Arc;
 use evtx::err::EvtxError;
 use evtx::{EvtxParser, IntoIterChunks, ParserSettings};
 use ferret_model::{Event, Location, SourceKind};
-use serde_json::Value as Json;
 
-use crate::windows::flatten_event;
+use crate::windows::{JsonTree, flatten_event};
 use crate::{ReadError, ReadResult, SourceContext};
 
 /// The EVTX file signature.
@@ -121,7 +120,7 @@ impl EvtxReader {
         };
         for record in chunk.iter() {
             let item = match record.and_then(|r| r.into_json_bytes()) {
-                Ok(r) => match serde_json::from_slice::<Json>(&r.data) {
+                Ok(r) => match sonic_rs::from_slice::<sonic_rs::Value>(&r.data) {
                     Ok(json) => Ok(self.event_of(r.event_record_id, &json)),
                     Err(e) => Err(self.error(
                         chunk_offset,
@@ -146,9 +145,9 @@ impl EvtxReader {
         ReadError::new(&self.ctx.source, Some(Location::Offset(offset)), message)
     }
 
-    fn event_of(&mut self, record_id: u64, json: &Json) -> Event {
+    fn event_of(&mut self, record_id: u64, json: &sonic_rs::Value) -> Event {
         let mut event = Event::new(SourceKind::Windows, self.ctx.provenance(Location::Record(record_id)));
-        if let Some(Json::Object(root)) = json.get("Event") {
+        if let Some(root) = JsonTree::get(json, "Event").filter(|root| root.is_object()) {
             flatten_event(root, &mut event, &mut self.ctx.fields);
         }
         event

@@ -31,8 +31,8 @@ pub fn json_into_event(json: &Json, event: &mut Event, fields: &mut FieldCache) 
         return;
     };
     // `evtx_dump` / SigmaHQ regression JSON: {"Event": {"System": ...}}.
-    if let Some(Json::Object(root)) = obj.get("Event")
-        && root.contains_key("System")
+    if let Some(root @ Json::Object(members)) = obj.get("Event")
+        && members.contains_key("System")
     {
         event.kind = SourceKind::Windows;
         flatten_event(root, event, fields);
