@@ -223,7 +223,8 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     // Correlation hits of every input, put in time order once all are read.
     let budget = if config.correlation_budget == 0 { DEFAULT_BUDGET } else { config.correlation_budget };
     let sorter = SharedSorter::new(budget);
-    let shared = Shared { rules: &rules, names: &names, config, progress, sorter: &sorter };
+    let alert_rules: AlertRules = (0..rules.len()).map(|_| std::sync::OnceLock::new()).collect();
+    let shared = Shared { rules: &rules, alert_rules: &alert_rules, names: &names, config, progress, sorter: &sorter };
     let numbered: Vec<(u32, &Input)> = inputs.iter().enumerate().map(|(i, input)| (i as u32, input)).collect();
     let work = |&(index, input): &(u32, &Input), parts: &mut Parts<'_, Part>| {
         let result = hunt_input(index, input, &shared, parts);
@@ -337,7 +338,12 @@ struct HuntVisitor<'a, 'p> {
     hits: Vec<Hit>,
     batch: Vec<(u32, u64, Hit)>,
     sorter: &'a SharedSorter,
+    alert_rules: &'a AlertRules,
 }
+
+/// Per rule: what its alerts say of it, made at its first alert and shared
+/// by all (threads and inputs included).
+type AlertRules = Vec<std::sync::OnceLock<Arc<AlertRule>>>;
 
 /// Hits handed to the shared sorter at a time (one lock per batch).
 const HIT_BATCH: usize = 4096;
@@ -397,9 +403,8 @@ impl HuntVisitor<'_, '_> {
             if self.min_level.is_some_and(|min| rule.level < min) {
                 continue;
             }
-            self.alerts.push(Alert {
-                timestamp: event.timestamp,
-                rule: AlertRule {
+            let alert_rule = self.alert_rules[m.rule].get_or_init(|| {
+                Arc::new(AlertRule {
                     id: rule.id.clone(),
                     title: rule.title.clone(),
                     level: rule.level,
@@ -407,7 +412,11 @@ impl HuntVisitor<'_, '_> {
                     attack: attack_techniques(&rule.tags),
                     tags: rule.tags.clone(),
                     source: rule.file.clone(),
-                },
+                })
+            });
+            self.alerts.push(Alert {
+                timestamp: event.timestamp,
+                rule: alert_rule.clone(),
                 host: host.clone(),
                 matched: m
                     .fields
@@ -429,6 +438,7 @@ impl HuntVisitor<'_, '_> {
 /// What every input's worker shares.
 struct Shared<'a> {
     rules: &'a RuleSet,
+    alert_rules: &'a AlertRules,
     names: &'a Arc<FieldNames>,
     config: &'a HuntConfig,
     progress: &'a dyn Progress,
@@ -436,7 +446,7 @@ struct Shared<'a> {
 }
 
 fn hunt_input(index: u32, input: &Input, shared: &Shared<'_>, parts: &mut Parts<'_, Part>) -> FileResult {
-    let Shared { rules, names, config, progress, sorter } = *shared;
+    let Shared { rules, alert_rules, names, config, progress, sorter } = *shared;
     let mut visitor = HuntVisitor {
         parts,
         alerts: Vec::new(),
@@ -452,6 +462,7 @@ fn hunt_input(index: u32, input: &Input, shared: &Shared<'_>, parts: &mut Parts<
         hits: Vec::new(),
         batch: Vec::new(),
         sorter,
+        alert_rules,
     };
     read_input(input, names, &config.read, &mut visitor);
     sorter.push(&mut visitor.batch);

@@ -107,7 +107,8 @@ pub struct AlertRule {
 pub struct Alert {
     #[serde(serialize_with = "serialize_time")]
     pub timestamp: Option<Timestamp>,
-    pub rule: AlertRule,
+    /// Shared by every alert of the rule (not copied per alert).
+    pub rule: std::sync::Arc<AlertRule>,
     pub host: Option<String>,
     pub matched: Vec<MatchedField>,
     #[serde(serialize_with = "serialize_provenance")]

@@ -152,7 +152,7 @@ pub fn firing_alert(firing: &Firing, rules: &RuleSet) -> Alert {
         firing.group.iter().map(|(field, value)| MatchedField { field: field.clone(), value: value.clone() }).collect();
     Alert {
         timestamp: Some(firing.fired_at),
-        rule: AlertRule {
+        rule: std::sync::Arc::new(AlertRule {
             id: spec.id.clone(),
             title: spec.title.clone(),
             level: spec.level,
@@ -160,7 +160,7 @@ pub fn firing_alert(firing: &Firing, rules: &RuleSet) -> Alert {
             attack: attack_techniques(&spec.tags),
             tags: spec.tags.clone(),
             source: spec.file.clone(),
-        },
+        }),
         host: firing.trigger.host.as_deref().map(str::to_owned),
         matched: group.clone(),
         provenance: firing.trigger.provenance.clone(),
