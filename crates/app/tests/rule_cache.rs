@@ -147,3 +147,18 @@ fn changed_rules_or_mappings_get_a_new_entry_and_old_entries_are_pruned() {
     }
     assert_eq!(cache_files(cache.path()).len(), 8);
 }
+
+#[test]
+fn a_cache_that_cannot_be_written_leaves_the_hunt_unchanged() {
+    let cache = TempDir::new().unwrap();
+    let (_, want) = run(&HuntConfig { rule_cache: None, ..config(cache.path(), vec![]) });
+    // The cache "directory" is a file: nothing can be stored in it.
+    let not_a_dir = cache.path().join("file");
+    std::fs::write(&not_a_dir, "x").unwrap();
+    let (summary, alerts) = run(&config(&not_a_dir, vec![]));
+    match summary.rule_cache {
+        CacheReport::Unusable(why) => assert!(why.contains("cannot write the rule cache"), "{why}"),
+        other => panic!("expected the cache to be reported unusable, got {other:?}"),
+    }
+    assert_eq!(alerts, want);
+}
