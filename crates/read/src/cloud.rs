@@ -33,9 +33,9 @@
 //!   generic JSON time fields.
 
 use ferret_model::{Event, FieldCache, SourceKind, Timestamp, Value};
-use serde_json::{Map, Value as Json};
 
 use crate::time::{parse_epoch, parse_timestamp};
+use crate::windows::JsonTree;
 
 const GCP_AUDIT: &str = "type.googleapis.com/google.cloud.audit.AuditLog";
 
@@ -53,9 +53,9 @@ const fn shape(provider: &'static str, service: &'static str, time: &'static [&'
 }
 
 /// Recognises a cloud record from its JSON object, or `None`.
-pub fn recognise(obj: &Map<String, Json>) -> Option<Shape> {
-    let has = |key: &str| obj.contains_key(key);
-    let text = |key: &str| obj.get(key).and_then(Json::as_str);
+pub fn recognise<J: JsonTree>(obj: &J) -> Option<Shape> {
+    let has = |key: &str| obj.get(key).is_some();
+    let text = |key: &str| obj.get(key).and_then(J::text);
     if text("kind") == Some("Event") && text("apiVersion").is_some_and(|v| v.starts_with("audit.k8s.io/")) {
         return shape("kubernetes", "audit", &["requestReceivedTimestamp", "stageTimestamp"]);
     }
@@ -68,7 +68,7 @@ pub fn recognise(obj: &Map<String, Json>) -> Option<Shape> {
     if let Some(found) = azure(obj) {
         return Some(found);
     }
-    if has("eventType") && obj.get("actor").is_some_and(Json::is_object) && (has("legacyEventType") || has("uuid")) {
+    if has("eventType") && obj.get("actor").is_some_and(J::is_object) && (has("legacyEventType") || has("uuid")) {
         return shape("okta", "okta", &["published"]);
     }
     if has("Workload") && has("Operation") && has("RecordType") {
@@ -81,28 +81,27 @@ pub fn recognise(obj: &Map<String, Json>) -> Option<Shape> {
     None
 }
 
-fn gcp(obj: &Map<String, Json>) -> Option<Shape> {
-    let audit_type = |root: &Map<String, Json>| {
-        root.get("protoPayload").and_then(|p| p.get("@type")).and_then(Json::as_str) == Some(GCP_AUDIT)
-    };
+fn gcp<J: JsonTree>(obj: &J) -> Option<Shape> {
+    let audit_type =
+        |root: &J| root.get("protoPayload").and_then(|p| p.get("@type")).and_then(J::text) == Some(GCP_AUDIT);
     if audit_type(obj) {
         return shape("gcp", "gcp.audit", &["timestamp", "receiveTimestamp"]);
     }
-    if let Some(Json::Object(data)) = obj.get("data")
+    if let Some(data) = obj.get("data").filter(|d| d.is_object())
         && audit_type(data)
     {
         return shape("gcp", "gcp.audit", &["data.timestamp", "data.receiveTimestamp", "publish_time"]);
     }
     // Elastic's gcp.audit documents: {"gcp": {"audit": {...}}}.
-    if obj.get("gcp").and_then(|g| g.get("audit")).is_some_and(Json::is_object) {
+    if obj.get("gcp").and_then(|g| g.get("audit")).is_some_and(J::is_object) {
         return shape("gcp", "gcp.audit", &["@timestamp"]);
     }
     None
 }
 
-fn azure(obj: &Map<String, Json>) -> Option<Shape> {
-    let has = |key: &str| obj.contains_key(key);
-    let text = |key: &str| obj.get(key).and_then(Json::as_str);
+fn azure<J: JsonTree>(obj: &J) -> Option<Shape> {
+    let has = |key: &str| obj.get(key).is_some();
+    let text = |key: &str| obj.get(key).and_then(J::text);
     // Azure Monitor diagnostic export (Event Hub, storage account).
     if let (Some(category), true) = (text("category"), has("operationName")) {
         let time: &'static [&'static str] = &["time"];
@@ -155,7 +154,7 @@ fn azure(obj: &Map<String, Json>) -> Option<Shape> {
 
 /// Marks `event` (already flattened from `obj`) as a cloud record when it
 /// is one; returns whether it was.
-pub fn annotate(obj: &Map<String, Json>, event: &mut Event, fields: &mut FieldCache) -> bool {
+pub fn annotate<J: JsonTree>(obj: &J, event: &mut Event, fields: &mut FieldCache) -> bool {
     let Some(shape) = recognise(obj) else {
         return false;
     };
@@ -172,7 +171,7 @@ pub fn annotate(obj: &Map<String, Json>, event: &mut Event, fields: &mut FieldCa
     }
     if shape.service == "activitylogs" {
         for key in ["operationName", "category"] {
-            if let Some(value) = obj.get(key).and_then(|v| v.get("value")).and_then(Json::as_str) {
+            if let Some(value) = obj.get(key).and_then(|v| v.get("value")).and_then(J::text) {
                 event.push(fields.intern(key), Value::text(value));
             }
         }
@@ -181,21 +180,18 @@ pub fn annotate(obj: &Map<String, Json>, event: &mut Event, fields: &mut FieldCa
 }
 
 /// The value at a dotted path (`data.timestamp`).
-fn lookup<'a>(obj: &'a Map<String, Json>, path: &str) -> Option<&'a Json> {
+fn lookup<'a, J: JsonTree>(obj: &'a J, path: &str) -> Option<&'a J> {
     if let Some(value) = obj.get(path) {
         return Some(value);
     }
     let (head, rest) = path.split_once('.')?;
-    match obj.get(head)? {
-        Json::Object(inner) => lookup(inner, rest),
-        _ => None,
-    }
+    obj.get(head).filter(|inner| inner.is_object()).and_then(|inner| lookup(inner, rest))
 }
 
-fn time_of(value: &Json) -> Option<Timestamp> {
-    match value {
-        Json::String(text) => parse_timestamp(text).or_else(|| parse_epoch(text.trim())),
-        Json::Number(n) => parse_epoch(&n.to_string()),
+fn time_of<J: JsonTree>(value: &J) -> Option<Timestamp> {
+    match value.scalar()? {
+        Value::Text(text) => parse_timestamp(&text).or_else(|| parse_epoch(text.trim())),
+        Value::Number(n) => parse_epoch(&n),
         _ => None,
     }
 }
@@ -211,7 +207,8 @@ mod tests {
     fn run(json: &str) -> (Arc<FieldNames>, Event) {
         let names = FieldNames::new();
         let mut fields = FieldCache::new(names.clone());
-        let Json::Object(obj) = serde_json::from_str(json).unwrap() else { panic!("not an object") };
+        let obj: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert!(obj.is_object(), "not an object");
         let mut event = Event::new(SourceKind::Json, Provenance { source: "t".into(), location: Location::Line(1) });
         annotate(&obj, &mut event, &mut fields);
         (names, event)
@@ -324,11 +321,7 @@ mod tests {
         );
         let names = FieldNames::new();
         let mut fields = FieldCache::new(names.clone());
-        let Json::Object(obj) =
-            serde_json::json!({"gcp": {"audit": {"method_name": "x"}}, "cloud": {"provider": "gcp"}})
-        else {
-            panic!()
-        };
+        let obj = serde_json::json!({"gcp": {"audit": {"method_name": "x"}}, "cloud": {"provider": "gcp"}});
         let mut event = Event::new(SourceKind::Json, Provenance { source: "t".into(), location: Location::Line(1) });
         event.push(fields.intern("cloud.provider"), Value::text("gcp"));
         assert!(annotate(&obj, &mut event, &mut fields));

@@ -2,10 +2,9 @@
 //! and recognising Windows events shipped by log agents and Zeek JSON logs.
 
 use ferret_model::{Event, FieldCache, SourceKind, Value};
-use serde_json::Value as Json;
 
 use crate::time::{parse_epoch, parse_timestamp};
-use crate::windows::{flatten_event, scalar};
+use crate::windows::{JsonTree, flatten_event};
 
 /// Fields, in order of preference, that hold a generic record's time.
 const TIME_FIELDS: &[&str] = &[
@@ -23,55 +22,47 @@ const TIME_FIELDS: &[&str] = &[
 ];
 
 /// Turns a parsed JSON value into `event`'s fields and kind.
-pub fn json_into_event(json: &Json, event: &mut Event, fields: &mut FieldCache) {
-    let Json::Object(obj) = json else {
+pub fn json_into_event<J: JsonTree>(json: &J, event: &mut Event, fields: &mut FieldCache) {
+    if !json.is_object() {
         // A bare scalar or array: keep it whole under `value`.
         flatten_value("value", json, event, fields);
         event.kind = SourceKind::Json;
         return;
-    };
+    }
     // `evtx_dump` / SigmaHQ regression JSON: {"Event": {"System": ...}}.
-    if let Some(root @ Json::Object(members)) = obj.get("Event")
-        && members.contains_key("System")
-    {
+    if let Some(root) = json.get("Event").filter(|root| root.get("System").is_some()) {
         event.kind = SourceKind::Windows;
         flatten_event(root, event, fields);
         return;
     }
     // `journalctl -o json` records become syslog-like events.
-    if crate::journald::is_journal_json(obj) {
-        crate::journald::json_into_event(obj, event, fields);
+    if crate::journald::is_journal_json(json) {
+        crate::journald::json_into_event(json, event, fields);
         return;
     }
-    for (key, value) in obj {
+    for (key, value) in json.entries() {
         flatten_value(key, value, event, fields);
     }
     event.kind = SourceKind::Json;
     // Cloud audit records (CloudTrail, Azure, GCP...): kind, provider, time.
-    crate::cloud::annotate(obj, event, fields);
+    crate::cloud::annotate(json, event, fields);
     finish_flat(event, fields);
 }
 
 /// Dotted paths with fan-out: `{"a": {"b": [1, {"c": 2}]}}` gives `a.b = 1`
 /// and `a.b.c = 2`. Arrays of objects share their parent's path, so a rule on
 /// `target.displayName` sees every element's value.
-fn flatten_value(path: &str, value: &Json, event: &mut Event, fields: &mut FieldCache) {
-    match value {
-        Json::Object(obj) => {
-            for (key, inner) in obj {
-                flatten_value(&format!("{path}.{key}"), inner, event, fields);
-            }
+fn flatten_value<J: JsonTree>(path: &str, value: &J, event: &mut Event, fields: &mut FieldCache) {
+    if value.is_object() {
+        for (key, inner) in value.entries() {
+            flatten_value(&format!("{path}.{key}"), inner, event, fields);
         }
-        Json::Array(items) => {
-            for item in items {
-                flatten_value(path, item, event, fields);
-            }
+    } else if let Some(items) = value.items() {
+        for item in items {
+            flatten_value(path, item, event, fields);
         }
-        other => {
-            if let Some(v) = scalar(other) {
-                event.push(fields.intern(path), v);
-            }
-        }
+    } else if let Some(v) = value.scalar() {
+        event.push(fields.intern(path), v);
     }
 }
 

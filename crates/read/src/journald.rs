@@ -30,14 +30,14 @@
 use std::io::{self, BufRead};
 
 use ferret_model::{Event, FieldCache, Location, SourceKind, Timestamp, Value};
-use serde_json::{Map, Value as Json};
 
 use crate::syslog::{FACILITIES, SEVERITIES};
+use crate::windows::JsonTree;
 use crate::{ReadError, ReadResult, SourceContext, auth};
 
 /// True for a `journalctl -o json` record.
-pub fn is_journal_json(obj: &Map<String, Json>) -> bool {
-    obj.contains_key("__REALTIME_TIMESTAMP") && obj.contains_key("MESSAGE")
+pub fn is_journal_json<J: JsonTree>(obj: &J) -> bool {
+    obj.get("__REALTIME_TIMESTAMP").is_some() && obj.get("MESSAGE").is_some()
 }
 
 /// True when content starts like `journalctl -o export` output.
@@ -46,11 +46,11 @@ pub fn looks_like_export(head: &[u8]) -> bool {
 }
 
 /// Fills `event` from a `journalctl -o json` record.
-pub fn json_into_event(obj: &Map<String, Json>, event: &mut Event, fields: &mut FieldCache) {
-    let mut entry = Vec::with_capacity(obj.len());
-    for (key, value) in obj {
+pub fn json_into_event<J: JsonTree>(obj: &J, event: &mut Event, fields: &mut FieldCache) {
+    let mut entry = Vec::new();
+    for (key, value) in obj.entries() {
         for text in json_texts(value) {
-            entry.push((key.clone(), text));
+            entry.push((key.to_owned(), text));
         }
     }
     entry_into_event(&entry, event, fields);
@@ -58,16 +58,21 @@ pub fn json_into_event(obj: &Map<String, Json>, event: &mut Event, fields: &mut 
 
 /// The values of one JSON journal field: a string, an array of byte
 /// values (binary), or an array of either (a field with several values).
-fn json_texts(value: &Json) -> Vec<String> {
-    match value {
-        Json::Null => Vec::new(),
-        Json::String(text) => vec![text.clone()],
-        Json::Array(items) if !items.is_empty() && items.iter().all(|i| i.as_u64().is_some_and(|b| b <= 255)) => {
+fn json_texts<J: JsonTree>(value: &J) -> Vec<String> {
+    if let Some(text) = value.text() {
+        return vec![text.to_owned()];
+    }
+    if let Some(items) = value.items() {
+        let items: Vec<&J> = items.collect();
+        if !items.is_empty() && items.iter().all(|i| i.as_u64().is_some_and(|b| b <= 255)) {
             let bytes: Vec<u8> = items.iter().filter_map(|i| i.as_u64().and_then(|b| u8::try_from(b).ok())).collect();
-            vec![String::from_utf8_lossy(&bytes).into_owned()]
+            return vec![String::from_utf8_lossy(&bytes).into_owned()];
         }
-        Json::Array(items) => items.iter().flat_map(json_texts).collect(),
-        other => vec![other.to_string()],
+        return items.into_iter().flat_map(json_texts).collect();
+    }
+    match value.scalar() {
+        Some(Value::Null) => Vec::new(),
+        _ => vec![value.to_json()],
     }
 }
 
@@ -320,13 +325,12 @@ mod tests {
     fn json_records_become_syslog_events_with_auth_fields() {
         let names = FieldNames::new();
         let mut fields = FieldCache::new(names.clone());
-        let json: Json = serde_json::from_str(
+        let obj: serde_json::Value = serde_json::from_str(
             r#"{"__REALTIME_TIMESTAMP":"1700000000123456","_HOSTNAME":"web-01","SYSLOG_IDENTIFIER":"sshd",
                 "_PID":"812","PRIORITY":"6","SYSLOG_FACILITY":"4","_SYSTEMD_UNIT":"ssh.service",
                 "MESSAGE":"Failed password for root from 203.0.113.7 port 52144 ssh2","_CAP":null,"X":["a","b"]}"#,
         )
         .unwrap();
-        let Json::Object(obj) = json else { panic!() };
         assert!(is_journal_json(&obj));
         let mut event =
             Event::new(SourceKind::Json, ferret_model::Provenance { source: "j".into(), location: Location::Line(1) });
@@ -349,9 +353,9 @@ mod tests {
 
     #[test]
     fn binary_json_messages_are_decoded_lossily() {
-        let json: Json = serde_json::from_str(r#"[104, 105, 10, 255]"#).unwrap();
+        let json: serde_json::Value = serde_json::from_str(r#"[104, 105, 10, 255]"#).unwrap();
         assert_eq!(json_texts(&json), ["hi\n\u{fffd}"]);
-        let json: Json = serde_json::from_str(r#"[[104], "x", 7]"#).unwrap();
+        let json: serde_json::Value = serde_json::from_str(r#"[[104], "x", 7]"#).unwrap();
         assert_eq!(json_texts(&json), ["h", "x", "7"]);
     }
 

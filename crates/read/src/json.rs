@@ -351,13 +351,20 @@ impl<R: BufRead> Iterator for JsonReader<R> {
         if record.oversized {
             return error(format!("JSON record longer than {} bytes skipped", self.ctx.options.max_line_bytes));
         }
-        let json: Json = match serde_json::from_slice(&record.bytes) {
-            Ok(json) => json,
-            Err(e) if record.truncated => return error(format!("truncated JSON record: {}", in_file(&e, &record))),
-            Err(e) => return error(format!("invalid JSON: {}", in_file(&e, &record))),
-        };
         let mut event = Event::new(SourceKind::Json, self.ctx.provenance(location));
-        json_into_event(&json, &mut event, &mut self.ctx.fields);
+        // sonic-rs parses; a record it refuses goes to serde_json, which
+        // reads the few it may not (lone surrogate escapes) and otherwise
+        // says what is wrong and where.
+        match sonic_rs::from_slice::<sonic_rs::Value>(&record.bytes) {
+            Ok(json) => json_into_event(&json, &mut event, &mut self.ctx.fields),
+            Err(_) => match serde_json::from_slice::<Json>(&record.bytes) {
+                Ok(json) => json_into_event(&json, &mut event, &mut self.ctx.fields),
+                Err(e) if record.truncated => {
+                    return error(format!("truncated JSON record: {}", in_file(&e, &record)));
+                }
+                Err(e) => return error(format!("invalid JSON: {}", in_file(&e, &record))),
+            },
+        }
         Some(Ok(event))
     }
 }
@@ -415,6 +422,58 @@ mod tests {
             let want: Vec<String> = whole.iter().map(|r| r.clone().unwrap().1).collect();
             assert_eq!(split, want, "buffer of {capacity} bytes");
         }
+    }
+
+    /// Records are parsed with sonic-rs; over the CloudTrail captures and
+    /// the Windows agent JSON of ../shared/data, every record gives the same
+    /// event as through serde_json's tree.
+    #[test]
+    fn sonic_rs_and_serde_json_records_give_the_same_events() {
+        use std::io::Read;
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+        if !data.is_dir() {
+            assert!(std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_none(), "../shared/data is required but missing");
+            eprintln!("skipping: ../shared/data not found");
+            return;
+        }
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for dir in ["cloudtrail", "windows-json"] {
+            let mut paths: Vec<_> = std::fs::read_dir(data.join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+            paths.sort();
+            for path in paths {
+                match path.extension().and_then(|e| e.to_str()) {
+                    Some("json") => inputs.push(std::fs::read(&path).unwrap()),
+                    Some("zip") => {
+                        let mut archive = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+                        for i in 0..archive.len() {
+                            let mut member = archive.by_index(i).unwrap();
+                            let mut bytes = Vec::new();
+                            member.read_to_end(&mut bytes).unwrap();
+                            inputs.push(bytes);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let names = FieldNames::new();
+        let mut cache = ferret_model::FieldCache::new(names.clone());
+        let mut records = 0;
+        for input in &inputs {
+            let mut scanner = Scanner::new(input.as_slice(), usize::MAX);
+            while let Ok(Some(record)) = scanner.next_record() {
+                let Ok(by_serde) = serde_json::from_slice::<Json>(&record.bytes) else { continue };
+                let by_sonic: sonic_rs::Value = sonic_rs::from_slice(&record.bytes).unwrap();
+                let provenance = ferret_model::Provenance { source: "t".into(), location: Location::Line(record.line) };
+                let mut a = Event::new(SourceKind::Json, provenance.clone());
+                let mut b = Event::new(SourceKind::Json, provenance);
+                json_into_event(&by_serde, &mut a, &mut cache);
+                json_into_event(&by_sonic, &mut b, &mut cache);
+                assert_eq!(a, b, "record at line {}", record.line);
+                records += 1;
+            }
+        }
+        assert!(records > 10_000, "{records} records");
     }
 
     #[test]

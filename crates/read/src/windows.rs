@@ -10,10 +10,11 @@ use serde_json::Value as Json;
 
 use crate::time::parse_timestamp;
 
-/// A parsed JSON value as the field view reads it: serde_json's tree (JSON
-/// inputs) or sonic-rs's (EVTX records, which it parses about four times as
-/// fast as serde_json builds its ordered maps). Both keep object keys in
-/// document order.
+/// A parsed JSON value as the readers see it: sonic-rs's tree (what the
+/// EVTX and JSON readers parse records into: about four times as fast as
+/// serde_json building its ordered maps) or serde_json's (tests, and what
+/// other code already holds). Both keep object keys in document order; a
+/// key written twice is kept twice by sonic-rs (both values are seen).
 pub trait JsonTree: Sized {
     /// A scalar as a [`Value`] (`Value::Null` for null); `None` for arrays
     /// and objects.
@@ -25,6 +26,14 @@ pub trait JsonTree: Sized {
     fn items(&self) -> Option<impl Iterator<Item = &Self>>;
     /// An object's value for `key`.
     fn get(&self, key: &str) -> Option<&Self>;
+    fn is_array(&self) -> bool {
+        self.items().is_some()
+    }
+    /// A string's text.
+    fn text(&self) -> Option<&str>;
+    fn as_u64(&self) -> Option<u64>;
+    /// The value written back as compact JSON.
+    fn to_json(&self) -> String;
 }
 
 impl JsonTree for Json {
@@ -42,6 +51,15 @@ impl JsonTree for Json {
     }
     fn get(&self, key: &str) -> Option<&Self> {
         self.as_object()?.get(key)
+    }
+    fn text(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn as_u64(&self) -> Option<u64> {
+        self.as_u64()
+    }
+    fn to_json(&self) -> String {
+        self.to_string()
     }
 }
 
@@ -69,6 +87,15 @@ impl JsonTree for sonic_rs::Value {
     }
     fn get(&self, key: &str) -> Option<&Self> {
         sonic_rs::JsonContainerTrait::as_object(self)?.get(&key)
+    }
+    fn text(&self) -> Option<&str> {
+        sonic_rs::JsonValueTrait::as_str(self)
+    }
+    fn as_u64(&self) -> Option<u64> {
+        sonic_rs::JsonValueTrait::as_u64(self)
+    }
+    fn to_json(&self) -> String {
+        sonic_rs::to_string(self).unwrap_or_default()
     }
 }
 
