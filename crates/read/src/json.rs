@@ -476,6 +476,19 @@ mod tests {
         assert!(records > 10_000, "{records} records");
     }
 
+    /// A key written twice keeps both values: hiding `mimikatz` behind a
+    /// later benign duplicate (which a last-wins parser would keep alone)
+    /// does not hide it from rules.
+    #[test]
+    fn a_key_written_twice_keeps_both_values() {
+        let names = FieldNames::new();
+        let ctx = SourceContext::new("t.json", names.clone(), Default::default());
+        let input = "{\"CommandLine\": \"mimikatz\", \"CommandLine\": \"benign\"}\n";
+        let event = JsonReader::new(input.as_bytes(), ctx).next().unwrap().unwrap();
+        let values: Vec<String> = event.values(names.get("CommandLine").unwrap()).map(|v| v.to_string()).collect();
+        assert_eq!(values, ["mimikatz", "benign"]);
+    }
+
     #[test]
     fn json_lines_with_a_bad_line_in_the_middle() {
         let got = read("{\"a\":1}\nnot json\n{\"a\":{\"b\":[2,{\"c\":3}]}}\n{\"a\": \"trunc\n{\"z\":0}\n");
