@@ -25,7 +25,7 @@ const TIME_FIELDS: &[&str] = &[
 pub fn json_into_event<J: JsonTree>(json: &J, event: &mut Event, fields: &mut FieldCache) {
     if !json.is_object() {
         // A bare scalar or array: keep it whole under `value`.
-        flatten_value("value", json, event, fields);
+        flatten_into(&mut "value".to_owned(), json, event, fields);
         event.kind = SourceKind::Json;
         return;
     }
@@ -40,8 +40,11 @@ pub fn json_into_event<J: JsonTree>(json: &J, event: &mut Event, fields: &mut Fi
         crate::journald::json_into_event(json, event, fields);
         return;
     }
+    let mut path = String::new();
     for (key, value) in json.entries() {
-        flatten_value(key, value, event, fields);
+        path.clear();
+        path.push_str(key);
+        flatten_into(&mut path, value, event, fields);
     }
     event.kind = SourceKind::Json;
     // Cloud audit records (CloudTrail, Azure, GCP...): kind, provider, time.
@@ -52,14 +55,21 @@ pub fn json_into_event<J: JsonTree>(json: &J, event: &mut Event, fields: &mut Fi
 /// Dotted paths with fan-out: `{"a": {"b": [1, {"c": 2}]}}` gives `a.b = 1`
 /// and `a.b.c = 2`. Arrays of objects share their parent's path, so a rule on
 /// `target.displayName` sees every element's value.
-fn flatten_value<J: JsonTree>(path: &str, value: &J, event: &mut Event, fields: &mut FieldCache) {
+///
+/// The path is one buffer that nested keys extend and give back (no string
+/// per key).
+fn flatten_into<J: JsonTree>(path: &mut String, value: &J, event: &mut Event, fields: &mut FieldCache) {
     if value.is_object() {
+        let len = path.len();
         for (key, inner) in value.entries() {
-            flatten_value(&format!("{path}.{key}"), inner, event, fields);
+            path.push('.');
+            path.push_str(key);
+            flatten_into(path, inner, event, fields);
+            path.truncate(len);
         }
     } else if let Some(items) = value.items() {
         for item in items {
-            flatten_value(path, item, event, fields);
+            flatten_into(path, item, event, fields);
         }
     } else if let Some(v) = value.scalar() {
         event.push(fields.intern(path), v);
