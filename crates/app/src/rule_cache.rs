@@ -108,14 +108,21 @@ pub(crate) fn load(
     names: &Arc<FieldNames>,
 ) -> Result<Option<(RuleSet, Vec<Diagnostic>, PathBuf)>, String> {
     let path = file_for(dir, key);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
+    let mut file = match std::fs::File::open(&path) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
     let refuse = |why: &str| Err(format!("{}: {why}; compiled the rules instead", path.display()));
-    if let Err(why) = owned_by_us(&path) {
+    // Owner and mode of the file opened, not of whatever the path names a
+    // moment later.
+    let checked = file.metadata().map_err(|e| e.to_string()).and_then(|meta| owned_by_us(&meta));
+    if let Err(why) = checked {
         return refuse(&why);
+    }
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::Read::read_to_end(&mut file, &mut bytes) {
+        return refuse(&e.to_string());
     }
     if bytes.len() < HEADER || &bytes[..MAGIC.len()] != MAGIC {
         return refuse("not a ferret rule cache file");
@@ -171,9 +178,8 @@ fn prune(dir: &Path, keep: &Path) {
 /// A cache file is only read if this user owns it and no one else may
 /// write it.
 #[cfg(unix)]
-fn owned_by_us(path: &Path) -> Result<(), String> {
+fn owned_by_us(meta: &std::fs::Metadata) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me {
@@ -186,6 +192,6 @@ fn owned_by_us(path: &Path) -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-fn owned_by_us(_path: &Path) -> Result<(), String> {
+fn owned_by_us(_meta: &std::fs::Metadata) -> Result<(), String> {
     Ok(())
 }
