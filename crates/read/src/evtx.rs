@@ -187,7 +187,6 @@ impl Iterator for EvtxReader {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
 
     use ferret_model::FieldNames;
 
@@ -196,19 +195,9 @@ mod tests {
     /// A Sysmon log from the shared data whose first three chunks hold 39, 42
     /// and 6 records, or `None` when the shared data is not there.
     fn multi_chunk_sample() -> Option<Vec<u8>> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-            "../../../shared/data/evtx-attack-samples/Privilege Escalation/privesc_unquoted_svc_sysmon_1_11.evtx",
-        );
-        match std::fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(_) if std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_some() => {
-                panic!("{} not found and FERRET_REQUIRE_SHARED_DATA is set", path.display())
-            }
-            Err(_) => {
-                eprintln!("skipping: ../shared/data not found");
-                None
-            }
-        }
+        let path = crate::shared_data()?
+            .join("evtx-attack-samples/Privilege Escalation/privesc_unquoted_svc_sysmon_1_11.evtx");
+        Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
     }
 
     fn read(bytes: Vec<u8>) -> (usize, Vec<ReadError>) {

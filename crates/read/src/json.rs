@@ -430,12 +430,7 @@ mod tests {
     #[test]
     fn sonic_rs_and_serde_json_records_give_the_same_events() {
         use std::io::Read;
-        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-        if !data.is_dir() {
-            assert!(std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_none(), "../shared/data is required but missing");
-            eprintln!("skipping: ../shared/data not found");
-            return;
-        }
+        let Some(data) = crate::shared_data() else { return };
         let mut inputs: Vec<Vec<u8>> = Vec::new();
         for dir in ["cloudtrail", "windows-json"] {
             let mut paths: Vec<_> = std::fs::read_dir(data.join(dir)).unwrap().map(|e| e.unwrap().path()).collect();

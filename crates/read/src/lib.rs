@@ -27,6 +27,19 @@ pub mod web;
 mod windows;
 pub mod zeek;
 
+/// `../shared/data` beside the repository for this crate's unit tests, or
+/// `None` with a message (a failure when CI requires the data).
+#[cfg(test)]
+pub(crate) fn shared_data() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_none(), "../shared/data is required but missing");
+    eprintln!("skipping: ../shared/data not found");
+    None
+}
+
 pub use context::{ReadOptions, SourceContext};
 pub use error::{ReadError, ReadResult};
 pub use ferret_model::Event;

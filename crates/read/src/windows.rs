@@ -26,9 +26,6 @@ pub trait JsonTree: Sized {
     fn items(&self) -> Option<impl Iterator<Item = &Self>>;
     /// An object's value for `key`.
     fn get(&self, key: &str) -> Option<&Self>;
-    fn is_array(&self) -> bool {
-        self.items().is_some()
-    }
     /// A string's text.
     fn text(&self) -> Option<&str>;
     fn as_u64(&self) -> Option<u64>;
@@ -38,7 +35,13 @@ pub trait JsonTree: Sized {
 
 impl JsonTree for Json {
     fn scalar(&self) -> Option<Value> {
-        scalar(self)
+        match self {
+            Json::Null => Some(Value::Null),
+            Json::Bool(b) => Some(Value::Bool(*b)),
+            Json::Number(n) => Some(Value::number(n.to_string())),
+            Json::String(s) => Some(Value::text(s.as_str())),
+            _ => None,
+        }
     }
     fn is_object(&self) -> bool {
         self.is_object()
@@ -248,17 +251,6 @@ fn flatten_user_data<J: JsonTree>(element: &str, content: &J, event: &mut Event,
     }
 }
 
-/// A JSON scalar as a [`Value`] (`None` for objects and arrays).
-pub fn scalar(value: &Json) -> Option<Value> {
-    match value {
-        Json::Null => Some(Value::Null),
-        Json::Bool(b) => Some(Value::Bool(*b)),
-        Json::Number(n) => Some(Value::number(n.to_string())),
-        Json::String(s) => Some(Value::text(s.as_str())),
-        _ => None,
-    }
-}
-
 /// EVTX XML cannot say null: an empty `<Data Name="X"/>` is a present,
 /// empty value, which the evtx crate renders as JSON null.
 fn evtx_scalar<J: JsonTree>(value: &J) -> Value {
@@ -331,12 +323,8 @@ mod tests {
     /// flatten to the same event.
     #[test]
     fn sonic_rs_and_serde_json_trees_flatten_alike() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/evtx-attack-samples");
-        if !dir.is_dir() {
-            assert!(std::env::var_os("FERRET_REQUIRE_SHARED_DATA").is_none(), "../shared/data is required but missing");
-            eprintln!("skipping: ../shared/data not found");
-            return;
-        }
+        let Some(data) = crate::shared_data() else { return };
+        let dir = data.join("evtx-attack-samples");
         fn evtx_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
