@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 use memchr::memmem::Finder;
 use regex::Regex;
 
+use crate::regex_facts::MinRun;
+
 /// A `|re` value: compiled when the rule is (to report a bad one), and
 /// kept with its source so that a rule set loaded from the compiled-rule
 /// cache compiles it again only when an event first reaches it.
@@ -15,11 +17,15 @@ use regex::Regex;
 pub struct LazyRegex {
     source: Box<str>,
     compiled: OnceLock<Regex>,
+    /// Set when the regex only asks for a long enough run of characters:
+    /// counted instead of run.
+    run: Option<MinRun>,
 }
 
 impl LazyRegex {
     pub fn new(regex: Regex) -> Self {
-        LazyRegex { source: regex.as_str().into(), compiled: OnceLock::from(regex) }
+        let run = regex_syntax::Parser::new().parse(regex.as_str()).ok().and_then(|hir| MinRun::of(&hir));
+        LazyRegex { source: regex.as_str().into(), compiled: OnceLock::from(regex), run }
     }
 
     pub fn as_str(&self) -> &str {
@@ -27,6 +33,9 @@ impl LazyRegex {
     }
 
     pub fn is_match(&self, text: &str) -> bool {
+        if let Some(run) = &self.run {
+            return run.is_match(text);
+        }
         self.compiled
             .get_or_init(|| {
                 // The source compiled when the rule was compiled, by this
@@ -48,8 +57,9 @@ impl<'de> serde::Deserialize<'de> for LazyRegex {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<LazyRegex, D::Error> {
         use serde::de::Error;
         let source = String::deserialize(deserializer)?;
-        regex_syntax::Parser::new().parse(&source).map_err(|e| D::Error::custom(format!("stored regex: {e}")))?;
-        Ok(LazyRegex { source: source.into(), compiled: OnceLock::new() })
+        let hir =
+            regex_syntax::Parser::new().parse(&source).map_err(|e| D::Error::custom(format!("stored regex: {e}")))?;
+        Ok(LazyRegex { source: source.into(), compiled: OnceLock::new(), run: MinRun::of(&hir) })
     }
 }
 

@@ -30,6 +30,7 @@ pub mod modifiers;
 pub mod pattern;
 mod prefilter;
 mod regex_dialect;
+mod regex_facts;
 mod route;
 pub mod rule;
 mod ruleset;

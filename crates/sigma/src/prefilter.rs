@@ -261,8 +261,9 @@ fn union(needs: impl Iterator<Item = Option<Need>>) -> Option<Need> {
 }
 
 /// Literals one of which every match of an (unanchored) regex contains:
-/// its possible prefixes, or suffixes, whichever set is more selective.
-/// Only ASCII literals of at least `MIN_NEEDLE` bytes make a requirement
+/// its possible prefixes, its possible suffixes, or literals required
+/// anywhere in it (`regex_facts`), whichever set is most selective. Only
+/// ASCII literals of at least `MIN_NEEDLE` bytes make a requirement
 /// (lowercasing an ASCII substring gives a substring of the lowercased
 /// value, which is not always so beyond ASCII).
 fn regex_need(pattern: &str, field: Option<Field>) -> Option<Need> {
@@ -285,7 +286,9 @@ fn regex_need(pattern: &str, field: Option<Field>) -> Option<Need> {
         need.dedup();
         Some(need)
     });
-    needs.into_iter().flatten().max_by_key(score)
+    let inner = crate::regex_facts::required_literals(&hir, MIN_NEEDLE)
+        .map(|literals| literals.into_iter().map(|literal| (literal, field)).collect());
+    needs.into_iter().chain([inner]).flatten().max_by_key(score)
 }
 
 /// The integers `field` must equal for the rule to match (the EventIDs a
@@ -394,5 +397,8 @@ fn pattern_need(pattern: &Pattern, field: Option<Field>) -> Option<Need> {
         StrMatch::Glob(glob) => glob.longest_literal()?,
     };
     let literal = literal.to_lowercase();
-    (literal.len() >= MIN_NEEDLE).then(|| vec![(literal, field)])
+    // A character beyond ASCII is rare enough to be a needle on its own
+    // (the homoglyph rules look for single Cyrillic and Greek letters).
+    let long_enough = literal.len() >= MIN_NEEDLE || (!literal.is_ascii() && literal.chars().count() == 1);
+    long_enough.then(|| vec![(literal, field)])
 }
