@@ -7,6 +7,13 @@
 //! the disorder of the inputs, memory stays within the budget, and ties
 //! (equal timestamps) keep input order then record order, so the result
 //! does not depend on the thread count.
+//!
+//! In memory, hits are kept encoded in one buffer (the same records the
+//! runs hold): the budget is in bytes, so a hit carrying a 10 KB command
+//! line counts for what it weighs, and a spill copies bytes without
+//! encoding anything. Runs are merged in tiers (`FAN_IN` runs of one tier
+//! make one run of the next), so however long the input, few files are
+//! open and each hit is rewritten a logarithmic number of times.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -23,20 +30,40 @@ type Key = (Timestamp, u32, u64);
 /// Hits held in memory before a sorted run is written out.
 pub const DEFAULT_BUDGET: usize = 64 * 1024;
 
+/// Bytes of encoded hits (and their index) held in memory before a sorted
+/// run is written out, whatever the hit count.
+pub const MEMORY_BUDGET: usize = 4 << 20;
+
+/// Runs of one tier merged into one run of the next.
+const FAN_IN: usize = 16;
+
 pub struct HitSorter {
-    buffer: Vec<(Key, Hit)>,
+    /// Encoded hits, in arrival order.
+    arena: Vec<u8>,
+    /// Per hit in `arena`: its key, start and length.
+    index: Vec<(Key, u32, u32)>,
     budget: usize,
-    runs: Vec<File>,
+    memory_budget: usize,
+    /// Sorted runs on disk, with their tier; tiers never increase from the
+    /// first run to the last.
+    runs: Vec<(u32, File)>,
     sources: Vec<Arc<str>>,
     source_ids: HashMap<Arc<str>, u32>,
     spilled: u64,
 }
 
 impl HitSorter {
+    /// At most `budget` hits, and [`MEMORY_BUDGET`] bytes, in memory.
     pub fn new(budget: usize) -> Self {
+        Self::with_memory(budget, MEMORY_BUDGET)
+    }
+
+    pub fn with_memory(budget: usize, memory_budget: usize) -> Self {
         HitSorter {
-            buffer: Vec::new(),
+            arena: Vec::new(),
+            index: Vec::new(),
             budget: budget.max(1),
+            memory_budget,
             runs: Vec::new(),
             sources: Vec::new(),
             source_ids: HashMap::new(),
@@ -49,82 +76,151 @@ impl HitSorter {
         self.spilled
     }
 
+    /// Temporary files open now.
+    pub fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
     pub fn push(&mut self, input: u32, seq: u64, hit: Hit) -> io::Result<()> {
-        self.buffer.push(((hit.time, input, seq), hit));
-        if self.buffer.len() >= self.budget {
+        let key = (hit.time, input, seq);
+        let source = self.source_id(&hit.origin.provenance.source);
+        let start = self.arena.len();
+        encode(&mut self.arena, key, &hit, source)?;
+        self.index.push((key, start as u32, (self.arena.len() - start) as u32));
+        let held = self.arena.len() + self.index.len() * std::mem::size_of::<(Key, u32, u32)>();
+        // Offsets are u32: spill before the buffer could outgrow them.
+        if self.index.len() >= self.budget || held >= self.memory_budget || self.arena.len() >= u32::MAX as usize / 2 {
             self.spill()?;
         }
         Ok(())
     }
 
+    fn source_id(&mut self, source: &Arc<str>) -> u32 {
+        let sources = &mut self.sources;
+        *self.source_ids.entry(source.clone()).or_insert_with(|| {
+            sources.push(source.clone());
+            (sources.len() - 1) as u32
+        })
+    }
+
     fn spill(&mut self) -> io::Result<()> {
-        self.buffer.sort_unstable_by_key(|(key, _)| *key);
+        self.index.sort_unstable_by_key(|(key, _, _)| *key);
         let mut file = tempfile::tempfile()?;
         {
             let mut out = BufWriter::new(&mut file);
-            for (key, hit) in self.buffer.drain(..) {
-                encode(&mut out, key, &hit, &mut self.sources, &mut self.source_ids)?;
-                self.spilled += 1;
+            for &(_, start, len) in &self.index {
+                out.write_all(&self.arena[start as usize..(start + len) as usize])?;
             }
             out.flush()?;
         }
+        self.spilled += self.index.len() as u64;
+        self.index.clear();
+        self.arena.clear();
         file.rewind()?;
-        self.runs.push(file);
+        self.runs.push((0, file));
+        self.merge_full_tiers()
+    }
+
+    /// While the last `FAN_IN` runs share a tier, merges them into one run
+    /// of the next tier.
+    fn merge_full_tiers(&mut self) -> io::Result<()> {
+        while self.runs.len() >= FAN_IN {
+            let tail = self.runs.len() - FAN_IN;
+            let tier = self.runs[tail].0;
+            if self.runs[tail..].iter().any(|(t, _)| *t != tier) {
+                break;
+            }
+            let runs: Vec<Run> = self.runs.drain(tail..).map(|(_, file)| Run::File(BufReader::new(file))).collect();
+            let mut merge = Merge::new(runs, std::mem::take(&mut self.sources))?;
+            let mut file = tempfile::tempfile()?;
+            let result = (|| {
+                let mut out = BufWriter::new(&mut file);
+                while let Some((key, hit)) = merge.next_keyed()? {
+                    // Every source of a spilled hit already has its id.
+                    let id = self.source_ids[&hit.origin.provenance.source];
+                    encode(&mut out, key, &hit, id)?;
+                }
+                out.flush()
+            })();
+            self.sources = merge.sources;
+            result?;
+            file.rewind()?;
+            self.runs.push((tier + 1, file));
+        }
         Ok(())
     }
 
     /// Every hit pushed, in order.
     pub fn into_sorted(mut self) -> io::Result<Sorted> {
-        self.buffer.sort_unstable_by_key(|(key, _)| *key);
-        let mut memory = std::mem::take(&mut self.buffer).into_iter();
-        let mut runs: Vec<BufReader<File>> = self.runs.into_iter().map(BufReader::new).collect();
-        let sources = self.sources;
-        let mut heads = Vec::with_capacity(runs.len() + 1);
+        self.index.sort_unstable_by_key(|(key, _, _)| *key);
+        let mut runs: Vec<Run> = self.runs.into_iter().map(|(_, file)| Run::File(BufReader::new(file))).collect();
+        runs.push(Run::Memory { arena: self.arena, order: self.index.into_iter() });
+        Ok(Sorted { merge: Merge::new(runs, self.sources)? })
+    }
+}
+
+/// A sorted sequence of encoded hits: a file, or the in-memory rest.
+enum Run {
+    File(BufReader<File>),
+    Memory { arena: Vec<u8>, order: std::vec::IntoIter<(Key, u32, u32)> },
+}
+
+impl Run {
+    fn next(&mut self, sources: &[Arc<str>]) -> io::Result<Option<(Key, Hit)>> {
+        match self {
+            Run::File(reader) => decode(reader, sources),
+            Run::Memory { arena, order } => match order.next() {
+                None => Ok(None),
+                Some((_, start, len)) => decode(&mut &arena[start as usize..(start + len) as usize], sources),
+            },
+        }
+    }
+}
+
+/// The k-way merge of sorted runs.
+struct Merge {
+    runs: Vec<Run>,
+    sources: Vec<Arc<str>>,
+    heads: Vec<Option<(Key, Hit)>>,
+    heap: BinaryHeap<Reverse<(Key, usize)>>,
+}
+
+impl Merge {
+    fn new(mut runs: Vec<Run>, sources: Vec<Arc<str>>) -> io::Result<Merge> {
+        let mut heads = Vec::with_capacity(runs.len());
         let mut heap = BinaryHeap::new();
         for (i, run) in runs.iter_mut().enumerate() {
-            let head = decode(run, &sources)?;
+            let head = run.next(&sources)?;
             if let Some((key, _)) = &head {
                 heap.push(Reverse((*key, i)));
             }
             heads.push(head);
         }
-        let head = memory.next();
-        if let Some((key, _)) = &head {
-            heap.push(Reverse((*key, runs.len())));
+        Ok(Merge { runs, sources, heads, heap })
+    }
+
+    fn next_keyed(&mut self) -> io::Result<Option<(Key, Hit)>> {
+        let Some(Reverse((_, i))) = self.heap.pop() else { return Ok(None) };
+        let head = self.heads[i].take().expect("a queued run has a head");
+        let next = self.runs[i].next(&self.sources)?;
+        if let Some((key, _)) = &next {
+            self.heap.push(Reverse((*key, i)));
         }
-        heads.push(head);
-        Ok(Sorted { runs, memory, sources, heads, heap })
+        self.heads[i] = next;
+        Ok(Some(head))
     }
 }
 
 /// The merge of the sorted runs and the in-memory rest.
 pub struct Sorted {
-    runs: Vec<BufReader<File>>,
-    memory: std::vec::IntoIter<(Key, Hit)>,
-    sources: Vec<Arc<str>>,
-    heads: Vec<Option<(Key, Hit)>>,
-    heap: BinaryHeap<Reverse<(Key, usize)>>,
+    merge: Merge,
 }
 
 impl Iterator for Sorted {
     type Item = io::Result<Hit>;
 
     fn next(&mut self) -> Option<io::Result<Hit>> {
-        let Reverse((_, i)) = self.heap.pop()?;
-        let (_, hit) = self.heads[i].take().expect("a queued run has a head");
-        let next = if i == self.runs.len() {
-            self.memory.next()
-        } else {
-            match decode(&mut self.runs[i], &self.sources) {
-                Ok(next) => next,
-                Err(e) => return Some(Err(e)),
-            }
-        };
-        if let Some((key, _)) = &next {
-            self.heap.push(Reverse((*key, i)));
-        }
-        self.heads[i] = next;
-        Some(Ok(hit))
+        self.merge.next_keyed().map(|head| head.map(|(_, hit)| hit)).transpose()
     }
 }
 
@@ -151,13 +247,8 @@ fn put_strs(out: &mut impl Write, list: &[Box<str>]) -> io::Result<()> {
     list.iter().try_for_each(|s| put_str(out, s))
 }
 
-fn encode(
-    out: &mut impl Write,
-    (time, input, seq): Key,
-    hit: &Hit,
-    sources: &mut Vec<Arc<str>>,
-    source_ids: &mut HashMap<Arc<str>, u32>,
-) -> io::Result<()> {
+/// `source`: the id of the hit's source in the sorter's table.
+fn encode(out: &mut impl Write, (time, input, seq): Key, hit: &Hit, source: u32) -> io::Result<()> {
     put_u64(out, time.as_second() as u64)?;
     put_u32(out, time.subsec_nanosecond() as u32)?;
     put_u32(out, input)?;
@@ -178,12 +269,7 @@ fn encode(
         put_u16(out, *i)?;
         put_str(out, value)?;
     }
-    let source = &hit.origin.provenance.source;
-    let id = *source_ids.entry(source.clone()).or_insert_with(|| {
-        sources.push(source.clone());
-        (sources.len() - 1) as u32
-    });
-    put_u32(out, id)?;
+    put_u32(out, source)?;
     let (tag, n) = match hit.origin.provenance.location {
         Location::Record(n) => (0, n),
         Location::Line(n) => (1, n),
@@ -304,5 +390,55 @@ mod tests {
             })
             .collect();
         assert_eq!(threes, vec![2, 1, 17]);
+    }
+
+    #[test]
+    fn the_memory_budget_is_in_bytes() {
+        // No hit limit, 2 KB of memory: a few hits per run.
+        let mut sorter = HitSorter::with_memory(usize::MAX, 2048);
+        for n in 0..40u64 {
+            sorter.push(0, n, hit(40 - n as i64, n)).unwrap();
+        }
+        assert!(sorter.spilled() >= 30, "spilled {}", sorter.spilled());
+        let mut big = hit(0, 99);
+        big.details = vec![(0, "x".repeat(4096).into())];
+        let mut sorter = HitSorter::with_memory(usize::MAX, 2048);
+        sorter.push(0, 0, big.clone()).unwrap();
+        assert_eq!(sorter.spilled(), 1, "one hit over the budget spills at once");
+        let sorted: Vec<Hit> = sorter.into_sorted().unwrap().map(Result::unwrap).collect();
+        assert_eq!(sorted, vec![big]);
+    }
+
+    #[test]
+    fn runs_merge_in_tiers_and_stay_few() {
+        let mut sorter = HitSorter::new(1);
+        let total = 1000u64;
+        let mut most_runs = 0;
+        for n in 0..total {
+            // A descending then repeating pattern of times.
+            sorter.push((n % 3) as u32, n, hit(((total - n) % 97) as i64, n)).unwrap();
+            most_runs = most_runs.max(sorter.runs());
+        }
+        assert_eq!(sorter.spilled(), total);
+        // 1000 one-hit runs: tiers of 16 keep at most 15 per tier open.
+        assert!(most_runs < 3 * FAN_IN, "{most_runs} runs open");
+        let sorted: Vec<Hit> = sorter.into_sorted().unwrap().map(Result::unwrap).collect();
+        assert_eq!(sorted.len() as u64, total);
+        let keys: Vec<(Timestamp, u64)> = sorted
+            .iter()
+            .map(|h| match h.origin.provenance.location {
+                Location::Line(n) => (h.time, n),
+                _ => unreachable!(),
+            })
+            .collect();
+        // Time order, ties in push order (input, then seq).
+        let mut expected = keys.clone();
+        expected.sort_by_key(|&(time, n)| (time, n % 3, n));
+        assert_eq!(keys, expected);
+        // Every hit came back intact.
+        for h in &sorted {
+            let Location::Line(n) = h.origin.provenance.location else { unreachable!() };
+            assert_eq!(h, &hit(((total - n) % 97) as i64, n));
+        }
     }
 }
