@@ -32,6 +32,7 @@ mod prefilter;
 mod regex_dialect;
 mod regex_facts;
 mod route;
+mod route_memo;
 pub mod rule;
 mod ruleset;
 mod scanner;

@@ -27,8 +27,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use ferret_model::Field;
 use ferret_model::value::Num;
+use ferret_model::{Field, SourceKind};
 
 use crate::detection::{Detection, Expr, Item, Search, Target};
 use crate::literals::{Engine, Literals};
@@ -37,9 +37,18 @@ use crate::pattern::{Pattern, StrMatch};
 /// Needles shorter than this are too common to be worth checking.
 const MIN_NEEDLE: usize = 3;
 
-/// A set of needles (literal, and the field it must occur in; `None`: any
-/// value or the raw line) at least one of which must occur.
-type Need = Vec<(String, Option<Field>)>;
+/// A literal that must occur in a value of `field` (`None`: in any value
+/// or the raw line); `whole`: as the entire value (`Channel: Security`),
+/// which a hash lookup of the value decides without searching it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Needle {
+    literal: String,
+    field: Option<Field>,
+    whole: bool,
+}
+
+/// A set of needles at least one of which must occur.
+type Need = Vec<Needle>;
 
 /// Clauses kept per rule (the best ones): each must hold.
 const MAX_CLAUSES: usize = 2;
@@ -47,14 +56,20 @@ const MAX_CLAUSES: usize = 2;
 /// The compiled prefilter of a rule set.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Prefilter {
-    /// Every literal; searched in the values of fields some needle is bound
-    /// to (and everywhere for cloud events).
+    /// The literals of needles that may occur anywhere in a value; searched
+    /// in the values of fields such a needle is bound to (and in every value
+    /// of a cloud event).
     automaton: Option<Literals>,
-    /// The literals of keyword needles (pattern → literal id), searched in
-    /// the other values and the raw line.
-    keywords: Option<(Literals, Vec<usize>)>,
-    /// By field index: some needle is bound to the field.
-    fields: Vec<bool>,
+    /// By event kind (`SourceKind as usize`): the literals of the keyword
+    /// needles of rules filed under that kind (pattern → literal id),
+    /// searched in the other values and the raw line. An EVTX event is not
+    /// searched for a web server's keywords, and a kind without keyword
+    /// rules has no value lowercased for them.
+    keywords: Vec<Option<(Literals, Vec<usize>)>>,
+    /// Whole-value needles: lowercased value → (field, needle).
+    whole: HashMap<Box<[u8]>, Vec<(Field, u32)>>,
+    /// By field index: some whole-value needle is bound to the field.
+    whole_fields: Vec<bool>,
     /// Per rule: how many clauses must hold (0: the rule is not gated).
     clauses: Vec<u8>,
     /// Per needle: the (rule, clause) pairs it satisfies.
@@ -64,59 +79,92 @@ pub(crate) struct Prefilter {
     needles: usize,
 }
 
-/// Where each value sits in the haystack: (start offset, field; `None` for
+/// Where each value sits in the haystack: (start, end, field; `None` for
 /// the raw line), in order.
-pub(crate) type Segments = Vec<(u32, Option<Field>)>;
+pub(crate) type Segments = Vec<(u32, u32, Option<Field>)>;
 
 impl Prefilter {
-    pub(crate) fn build(detections: &[&Detection], engine: Engine) -> Prefilter {
+    /// `kinds[i]`: the event kinds rule `i` is filed under.
+    pub(crate) fn build(detections: &[&Detection], kinds: &[&[SourceKind]], engine: Engine) -> Prefilter {
         use rayon::prelude::*;
         // Deriving each rule's requirement is independent: in parallel.
         let requirements: Vec<Vec<Need>> =
             detections.par_iter().map(|d| requirement(&d.condition, &d.searches)).collect();
+        // A needle is (literal, field); it is looked up as a whole value
+        // only when every rule needing it needs the whole value.
         let mut needle_ids: HashMap<(String, Option<Field>), u32> = HashMap::new();
-        let mut literal_ids: HashMap<String, usize> = HashMap::new();
-        let mut literals: Vec<String> = Vec::new();
-        let mut by_literal: Vec<Vec<(Option<Field>, u32)>> = Vec::new();
+        let mut whole_only: Vec<bool> = Vec::new();
         let mut clauses = Vec::new();
         let mut postings: Vec<Vec<(u32, u8)>> = Vec::new();
         for (rule, needs) in requirements.into_iter().enumerate() {
             clauses.push(needs.len() as u8);
             for (clause, need) in needs.into_iter().enumerate() {
-                for (literal, field) in need {
+                for Needle { literal, field, whole } in need {
                     let next = needle_ids.len() as u32;
-                    let id = *needle_ids.entry((literal.clone(), field)).or_insert_with(|| {
-                        let lit = *literal_ids.entry(literal.clone()).or_insert_with(|| {
-                            literals.push(literal);
-                            by_literal.push(Vec::new());
-                            literals.len() - 1
-                        });
-                        by_literal[lit].push((field, next));
+                    let id = *needle_ids.entry((literal, field)).or_insert_with(|| {
                         postings.push(Vec::new());
+                        whole_only.push(true);
                         next
-                    });
-                    let posting = &mut postings[id as usize];
+                    }) as usize;
+                    whole_only[id] &= whole && field.is_some();
+                    let posting = &mut postings[id];
                     if posting.last() != Some(&(rule as u32, clause as u8)) {
                         posting.push((rule as u32, clause as u8));
                     }
                 }
             }
         }
-        let keyword_ids: Vec<usize> =
-            (0..literals.len()).filter(|&l| by_literal[l].iter().any(|(field, _)| field.is_none())).collect();
-        let keyword_literals: Vec<&String> = keyword_ids.iter().map(|&l| &literals[l]).collect();
+        let mut literal_ids: HashMap<String, usize> = HashMap::new();
+        let mut literals: Vec<String> = Vec::new();
+        let mut by_literal: Vec<Vec<(Option<Field>, u32)>> = Vec::new();
+        let mut whole: HashMap<Box<[u8]>, Vec<(Field, u32)>> = HashMap::new();
+        let mut whole_fields = Vec::new();
+        // In needle order, so the automaton does not depend on hash order.
+        let mut by_id: Vec<(&(String, Option<Field>), &u32)> = needle_ids.iter().collect();
+        by_id.sort_unstable_by_key(|(_, id)| **id);
+        for ((literal, field), &id) in by_id {
+            if whole_only[id as usize]
+                && let Some(field) = *field
+            {
+                whole.entry(literal.as_bytes().into()).or_default().push((field, id));
+                mark(&mut whole_fields, field);
+                continue;
+            }
+            let lit = *literal_ids.entry(literal.clone()).or_insert_with(|| {
+                literals.push(literal.clone());
+                by_literal.push(Vec::new());
+                literals.len() - 1
+            });
+            by_literal[lit].push((*field, id));
+        }
+        // Keyword literals by the kinds of the rules that need them.
+        let mut keyword_ids: Vec<Vec<usize>> = vec![Vec::new(); SourceKind::ALL.len()];
+        for (lit, needles) in by_literal.iter().enumerate() {
+            let mut lit_kinds = [false; SourceKind::ALL.len()];
+            for &(_, needle) in needles.iter().filter(|(field, _)| field.is_none()) {
+                for &(rule, _) in &postings[needle as usize] {
+                    for &kind in kinds[rule as usize] {
+                        lit_kinds[kind as usize] = true;
+                    }
+                }
+            }
+            for kind in (0..lit_kinds.len()).filter(|&k| lit_kinds[k]) {
+                keyword_ids[kind].push(lit);
+            }
+        }
         let (automaton, keywords) = rayon::join(
             || Literals::build(&literals, engine),
-            || Literals::build(&keyword_literals, engine).map(|automaton| (automaton, keyword_ids)),
+            || {
+                keyword_ids
+                    .into_par_iter()
+                    .map(|ids| {
+                        let texts: Vec<&String> = ids.iter().map(|&l| &literals[l]).collect();
+                        Literals::build(&texts, engine).map(|automaton| (automaton, ids))
+                    })
+                    .collect::<Vec<_>>()
+            },
         );
-        let mut fields = Vec::new();
-        for field in needle_ids.keys().filter_map(|(_, field)| *field) {
-            if fields.len() <= field.index() {
-                fields.resize(field.index() + 1, false);
-            }
-            fields[field.index()] = true;
-        }
-        Prefilter { automaton, keywords, fields, clauses, postings, by_literal, needles: needle_ids.len() }
+        Prefilter { automaton, keywords, whole, whole_fields, clauses, postings, by_literal, needles: needle_ids.len() }
     }
 
     /// Does rule `rule` have a literal requirement at all?
@@ -162,20 +210,42 @@ impl Prefilter {
         self.clauses.iter().filter(|c| **c > 0).count()
     }
 
-    /// Marks in `seen` (a bitset) every needle that occurs in `haystack`
-    /// in its own field (`segments` says which value is where); with
-    /// `any_field`, wherever it occurs.
-    /// Is some needle bound to `field` (must its values be searched with
-    /// the whole automaton)?
-    pub(crate) fn reads(&self, field: Field) -> bool {
-        self.fields.get(field.index()).copied().unwrap_or(false)
+    /// Per rule: the fields its needles are bound to, as (searched,
+    /// looked up whole).
+    pub(crate) fn fields_by_rule(&self) -> Vec<(FieldBits, FieldBits)> {
+        let mut by_rule: Vec<(FieldBits, FieldBits)> = (0..self.clauses.len()).map(|_| Default::default()).collect();
+        let searched = self.by_literal.iter().flatten().filter_map(|&(field, needle)| Some((field?, needle, false)));
+        let whole = self.whole.values().flatten().map(|&(field, needle)| (field, needle, true));
+        for (field, needle, whole) in searched.chain(whole) {
+            for &(rule, _) in &self.postings[needle as usize] {
+                let (search, lookup) = &mut by_rule[rule as usize];
+                if whole { lookup.insert(field) } else { search.insert(field) }
+            }
+        }
+        by_rule
     }
 
+    /// Is some whole-value needle bound to `field` (must its values be
+    /// looked up)?
+    pub(crate) fn reads_whole(&self, field: Field) -> bool {
+        self.whole_fields.get(field.index()).copied().unwrap_or(false)
+    }
+
+    /// Are there keyword needles for events of `kind` (must every value
+    /// and the raw line be searched)?
+    pub(crate) fn has_keywords(&self, kind: SourceKind) -> bool {
+        self.keywords[kind as usize].is_some()
+    }
+
+    /// Marks in `seen` (a bitset) the needles of an event of `kind`:
     /// `haystack[..bound_end]` holds the values of fields some needle is
     /// bound to (and, for cloud events, every value): searched for every
-    /// needle. The rest (other values, the raw line) only for keywords.
+    /// literal, and each value looked up whole. The rest (other values, the
+    /// raw line) is searched for keywords only. `segments` says which value
+    /// is where; with `any_field`, a needle counts in any field.
     pub(crate) fn scan(
         &self,
+        kind: SourceKind,
         haystack: &[u8],
         bound_end: usize,
         segments: &Segments,
@@ -184,7 +254,7 @@ impl Prefilter {
     ) {
         seen.reset(self.needles);
         let bound_end = bound_end.min(haystack.len());
-        if let Some((automaton, ids)) = &self.keywords {
+        if let Some((automaton, ids)) = &self.keywords[kind as usize] {
             automaton.for_each(&haystack[bound_end..], |_, pattern| {
                 for &(needle_field, needle) in &self.by_literal[ids[pattern]] {
                     if needle_field.is_none() {
@@ -193,11 +263,26 @@ impl Prefilter {
                 }
             });
         }
+        if !self.whole.is_empty() {
+            for &(start, end, field) in segments {
+                let Some(field) = field else { continue };
+                if !(any_field || self.reads_whole(field)) {
+                    continue;
+                }
+                for &(needle_field, needle) in
+                    self.whole.get(&haystack[start as usize..end as usize]).into_iter().flatten()
+                {
+                    if any_field || needle_field == field {
+                        seen.set(needle as usize);
+                    }
+                }
+            }
+        }
         let Some(automaton) = &self.automaton else { return };
         automaton.for_each(&haystack[..bound_end], |start, pattern| {
             let at = start as u32;
-            let segment = segments.partition_point(|&(start, _)| start <= at).checked_sub(1);
-            let field = segment.and_then(|i| segments[i].1);
+            let segment = segments.partition_point(|&(start, _, _)| start <= at).checked_sub(1);
+            let field = segment.and_then(|i| segments[i].2);
             for &(needle_field, needle) in &self.by_literal[pattern] {
                 if any_field || needle_field.is_none() || needle_field == field {
                     seen.set(needle as usize);
@@ -205,6 +290,41 @@ impl Prefilter {
             }
         });
     }
+}
+
+/// A set of fields, by index.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FieldBits(Vec<u64>);
+
+impl FieldBits {
+    pub(crate) fn insert(&mut self, field: Field) {
+        let (word, bit) = (field.index() / 64, field.index() % 64);
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << bit;
+    }
+
+    pub(crate) fn contains(&self, field: Field) -> bool {
+        self.0.get(field.index() / 64).is_some_and(|word| word & (1 << (field.index() % 64)) != 0)
+    }
+
+    pub(crate) fn union_with(&mut self, other: &FieldBits) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (word, theirs) in self.0.iter_mut().zip(&other.0) {
+            *word |= theirs;
+        }
+    }
+}
+
+/// Sets `field`'s flag in a table by field index.
+fn mark(table: &mut Vec<bool>, field: Field) {
+    if table.len() <= field.index() {
+        table.resize(field.index() + 1, false);
+    }
+    table[field.index()] = true;
 }
 
 /// The needles seen in the current event, as a bitset cleared per event.
@@ -241,7 +361,7 @@ impl Seen {
 /// How good a requirement is: its weakest needle's length (longer is
 /// rarer), then fewer needles.
 fn score(need: &Need) -> (usize, std::cmp::Reverse<usize>) {
-    (need.iter().map(|(literal, _)| literal.len()).min().unwrap_or(0), std::cmp::Reverse(need.len()))
+    (need.iter().map(|needle| needle.literal.len()).min().unwrap_or(0), std::cmp::Reverse(need.len()))
 }
 
 /// The best of several requirements that must all hold (AND).
@@ -279,7 +399,7 @@ fn regex_need(pattern: &str, field: Option<Field>) -> Option<Need> {
             .iter()
             .map(|l| {
                 let text = std::str::from_utf8(l.as_bytes()).ok().filter(|t| t.is_ascii() && t.len() >= MIN_NEEDLE)?;
-                Some((text.to_ascii_lowercase(), field))
+                Some(Needle { literal: text.to_ascii_lowercase(), field, whole: false })
             })
             .collect::<Option<_>>()?;
         need.sort();
@@ -287,7 +407,7 @@ fn regex_need(pattern: &str, field: Option<Field>) -> Option<Need> {
         Some(need)
     });
     let inner = crate::regex_facts::required_literals(&hir, MIN_NEEDLE)
-        .map(|literals| literals.into_iter().map(|literal| (literal, field)).collect());
+        .map(|literals| literals.into_iter().map(|literal| Needle { literal, field, whole: false }).collect());
     needs.into_iter().chain([inner]).flatten().max_by_key(score)
 }
 
@@ -391,6 +511,7 @@ fn pattern_need(pattern: &Pattern, field: Option<Field>) -> Option<Need> {
         return regex_need(re.as_str(), field);
     }
     let Pattern::Str { matcher, number: None, .. } = pattern else { return None };
+    let whole = matches!(matcher, StrMatch::Exact(_));
     let literal = match matcher {
         StrMatch::Exact(s) | StrMatch::Prefix(s) | StrMatch::Suffix(s) => s.clone(),
         StrMatch::Contains(substring) => String::from_utf8_lossy(substring.needle()).into_owned(),
@@ -400,5 +521,5 @@ fn pattern_need(pattern: &Pattern, field: Option<Field>) -> Option<Need> {
     // A character beyond ASCII is rare enough to be a needle on its own
     // (the homoglyph rules look for single Cyrillic and Greek letters).
     let long_enough = literal.len() >= MIN_NEEDLE || (!literal.is_ascii() && literal.chars().count() == 1);
-    long_enough.then(|| vec![(literal, field)])
+    long_enough.then(|| vec![Needle { literal, field, whole }])
 }

@@ -11,7 +11,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::filter::{Filter, Targets};
 use crate::literals::Engine;
 use crate::logsource::{Mappings, Route, RouteProblem, Selector};
-use crate::prefilter::{Prefilter, required_integers};
+use crate::prefilter::{FieldBits, Prefilter, required_integers};
 use crate::route::{CompiledRoute, RouteKey, compile_selector, route_keys};
 use crate::rule::{Ctx, Loaded, Rule, load_document};
 use crate::yaml;
@@ -56,6 +56,10 @@ pub struct RuleSet {
     pub(crate) views: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
     pub(crate) keys: KeyFields,
     pub(crate) prefilter: Prefilter,
+    /// By event kind and key: the fields the needles of the key's rules
+    /// are bound to (searched, looked up whole). An event's other values
+    /// are not searched: no rule it can reach needs them.
+    pub(crate) read: HashMap<SourceKind, HashMap<RouteKey, (FieldBits, FieldBits)>>,
     correlations: CorrelationSet,
 }
 
@@ -178,8 +182,9 @@ impl RuleSet {
         // The literal prefilter (its automaton is the slowest part of
         // loading) is built while the routing index is.
         let detections: Vec<&crate::detection::Detection> = rules.iter().map(|(rule, _)| &rule.detection).collect();
+        let kinds: Vec<&[SourceKind]> = rules.iter().map(|(_, route)| route.kinds.as_slice()).collect();
         let (prefilter, Indexes { index, plain, compiled }) =
-            rayon::join(|| Prefilter::build(&detections, engine), || build_indexes(&rules, &names));
+            rayon::join(|| Prefilter::build(&detections, &kinds, engine), || build_indexes(&rules, &names));
         let routed: Vec<Routed> = rules
             .into_iter()
             .zip(compiled)
@@ -231,7 +236,25 @@ impl RuleSet {
                 (*kind, by_key)
             })
             .collect();
-        (RuleSet { rules: routed, names, index, plain, ungated, views, keys, prefilter, correlations }, diags)
+        let by_rule = prefilter.fields_by_rule();
+        let read = index
+            .iter()
+            .map(|(kind, by_key)| {
+                let by_key = by_key
+                    .iter()
+                    .map(|(key, list)| {
+                        let mut fields: (FieldBits, FieldBits) = Default::default();
+                        for &(rule, _) in list {
+                            fields.0.union_with(&by_rule[rule].0);
+                            fields.1.union_with(&by_rule[rule].1);
+                        }
+                        (key.clone(), fields)
+                    })
+                    .collect();
+                (*kind, by_key)
+            })
+            .collect();
+        (RuleSet { rules: routed, names, index, plain, ungated, views, keys, prefilter, read, correlations }, diags)
     }
 
     pub fn len(&self) -> usize {

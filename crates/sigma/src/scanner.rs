@@ -6,7 +6,8 @@ use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceK
 use crate::detection::{Expr, Item, Target};
 use crate::pattern::{Pattern, compare_fields};
 use crate::prefilter::{Seen, Segments};
-use crate::route::{Accept, EventKeys, Resolved, RouteKey, View};
+use crate::route::{Accept, EventKeys, Resolved, View};
+use crate::route_memo::{RouteMemo, Routing};
 use crate::ruleset::RuleSet;
 
 /// A rule that matched an event, with the fields that made it match.
@@ -36,6 +37,8 @@ pub struct Scanner<'r> {
     view: Option<&'r View>,
     /// The rules routing offers the current event, reused between events.
     candidates: Vec<(usize, u16)>,
+    /// What routing offers each (kind, channel, EventID) seen so far.
+    routes: RouteMemo,
     /// Rules unlocked by the current event's needles.
     unlocked: Vec<u32>,
     /// Where each value sits in `lower_buf`, for field-bound needles.
@@ -56,6 +59,7 @@ impl<'r> Scanner<'r> {
             touched: Vec::new(),
             view: None,
             candidates: Vec::new(),
+            routes: RouteMemo::default(),
             unlocked: Vec::new(),
             segments: Vec::new(),
             seen: Seen::default(),
@@ -68,6 +72,7 @@ impl<'r> Scanner<'r> {
     /// differs. For tests and benchmarks.
     pub fn set_prefilter(&mut self, on: bool) {
         self.use_prefilter = on;
+        self.routes.clear();
     }
 
     /// Appends to `out` every rule that matches `event`, in rule order.
@@ -76,11 +81,6 @@ impl<'r> Scanner<'r> {
         if !set.index.contains_key(&event.kind) {
             return;
         }
-        // With the prefilter, the index only offers the rules it cannot gate;
-        // the others come from the needles the event contains.
-        let index = if self.use_prefilter { &set.ungated } else { &set.plain };
-        let empty = Default::default();
-        let by_key = index.get(&event.kind).unwrap_or(&empty);
         let keys = self.keys(event);
         let routing_key = match event.kind {
             SourceKind::Windows => keys.channel.clone(),
@@ -90,27 +90,25 @@ impl<'r> Scanner<'r> {
         self.reset_lower(event);
         self.index_fields(event);
         let event_id = if event.kind == SourceKind::Windows { keys.event_id.clone() } else { None };
-        let lookups = lookup_keys(routing_key, event_id);
-        let lists: Vec<&[(usize, u16)]> = lookups.iter().filter_map(|key| by_key.get(key).map(Vec::as_slice)).collect();
+        // With the prefilter, routing only offers the rules it cannot gate;
+        // the others come from the needles the event contains.
+        let routing = self.routes.get(set, self.use_prefilter, event.kind, routing_key, event_id);
         // By rule, then selector: a rule is tried through its selectors in
         // the mapping's order, and evaluated once.
         let mut candidates = std::mem::take(&mut self.candidates);
-        merge_sorted(&lists, &mut candidates);
+        candidates.clear();
         if self.use_prefilter {
-            self.run_prefilter(event, &lookups);
+            self.run_prefilter(event, &routing);
             let mut unlocked = std::mem::take(&mut self.unlocked);
             set.prefilter.unlocked(&mut self.seen, &mut unlocked);
-            let before = candidates.len();
-            candidates.extend(
-                unlocked
-                    .iter()
-                    .filter(|&&r| set.rules[r as usize].route.kinds.contains(&event.kind))
-                    .map(|&r| (r as usize, UNLOCKED)),
-            );
-            if candidates.len() > before {
-                candidates.sort_unstable();
-            }
+            let reached = unlocked
+                .iter()
+                .filter(|&&r| set.rules[r as usize].route.kinds.contains(&event.kind))
+                .map(|&r| (r as usize, UNLOCKED));
+            merge_two(&routing.candidates, reached, &mut candidates);
             self.unlocked = unlocked;
+        } else {
+            candidates.extend_from_slice(&routing.candidates);
         }
         let mut last_accepted = None;
         for &(index, selector) in &candidates {
@@ -147,56 +145,68 @@ impl<'r> Scanner<'r> {
         self.candidates = candidates;
     }
 
-    /// Lowercases every value (kept for matching) and the raw line into one
-    /// haystack and runs the literal prefilter over it.
-    fn run_prefilter(&mut self, event: &Event, lookups: &[RouteKey]) {
+    /// Lowercases the values the prefilter reads (kept for matching) into
+    /// one haystack and runs the literal prefilter over it.
+    fn run_prefilter(&mut self, event: &Event, routing: &Routing) {
         let prefilter = &self.set.prefilter;
         // Cloud field names match case-insensitively: any field may hold
         // any needle.
         let any_field = event.kind == SourceKind::Cloud;
+        // Only the fields the rules this event can reach have needles on.
+        let searched = |field: Field| routing.searched.contains(field);
+        let looked_up = |field: Field| routing.whole.contains(field);
         self.segments.clear();
         // First the values of fields needles are bound to (searched with
-        // the whole automaton), then the rest (searched for keywords only).
+        // the whole automaton), then the values compared whole (looked
+        // up), then the rest (searched for keywords only, if the kind has
+        // keyword rules).
         for i in 0..event.fields.len() {
-            if (any_field || prefilter.reads(event.fields[i].0))
-                && let Some((start, _)) = self.lower_at(i, event)
+            if (any_field || searched(event.fields[i].0))
+                && let Some((start, end)) = self.lower_at(i, event)
             {
-                self.segments.push((start, Some(event.fields[i].0)));
+                self.segments.push((start, end, Some(event.fields[i].0)));
             }
         }
         // Fields rules read through a view (Security 4688 as
         // process_creation: `Image` is `NewProcessName`, `IntegrityLevel` a
         // transformed label) are added under the rule's field name.
-        if let Some(by_key) = self.set.views.get(&event.kind) {
-            for key in lookups {
-                for &(rule, sel) in by_key.get(key).map(Vec::as_slice).unwrap_or_default() {
-                    let view = self.set.rules[rule].route.selectors[sel as usize].view.as_ref();
-                    self.view = view;
-                    for field in view.into_iter().flat_map(View::mapped_fields).filter(|f| prefilter.reads(*f)) {
-                        for value in self.values_of(field, event).into_iter().flatten() {
-                            let (start, _) = self.push_lower(&value);
-                            self.segments.push((start, Some(field)));
-                        }
-                    }
-                    self.view = None;
+        for &(rule, sel) in &routing.views {
+            let view = self.set.rules[rule].route.selectors[sel as usize].view.as_ref();
+            self.view = view;
+            let reads = |f: &Field| searched(*f) || looked_up(*f);
+            for field in view.into_iter().flat_map(View::mapped_fields).filter(reads) {
+                for value in self.values_of(field, event).into_iter().flatten() {
+                    let (start, end) = self.push_lower(&value);
+                    self.segments.push((start, end, Some(field)));
                 }
             }
+            self.view = None;
         }
         let bound_end = self.lower_buf.len();
         for i in 0..event.fields.len() {
             if self.lower[i].is_none()
-                && let Some((start, _)) = self.lower_at(i, event)
+                && looked_up(event.fields[i].0)
+                && let Some((start, end)) = self.lower_at(i, event)
             {
-                self.segments.push((start, Some(event.fields[i].0)));
+                self.segments.push((start, end, Some(event.fields[i].0)));
             }
         }
-        if event.raw.is_some()
-            && let Some((start, _)) = self.raw_lower(event)
-        {
-            self.segments.push((start, None));
+        if prefilter.has_keywords(event.kind) {
+            for i in 0..event.fields.len() {
+                if self.lower[i].is_none()
+                    && let Some((start, end)) = self.lower_at(i, event)
+                {
+                    self.segments.push((start, end, Some(event.fields[i].0)));
+                }
+            }
+            if event.raw.is_some()
+                && let Some((start, end)) = self.raw_lower(event)
+            {
+                self.segments.push((start, end, None));
+            }
         }
         // Every push appended to the buffer: segments are in order.
-        self.set.prefilter.scan(self.lower_buf.as_bytes(), bound_end, &self.segments, any_field, &mut self.seen);
+        prefilter.scan(event.kind, self.lower_buf.as_bytes(), bound_end, &self.segments, any_field, &mut self.seen);
     }
 
     fn reset_lower(&mut self, event: &Event) {
@@ -547,48 +557,21 @@ impl<'r> Scanner<'r> {
     }
 }
 
-/// The index keys an event is looked up under: any channel/program and the
-/// event's own, each with any EventID and the event's own.
-fn lookup_keys(routing_key: Option<String>, event_id: Option<String>) -> Vec<RouteKey> {
-    let mut keys = Vec::with_capacity(4);
-    keys.push((None, None));
-    if let Some(id) = &event_id {
-        keys.push((None, Some(id.clone())));
-    }
-    if let Some(first) = routing_key {
-        keys.push((Some(first.clone()), None));
-        if let Some(id) = event_id {
-            keys.push((Some(first), Some(id)));
-        }
-    }
-    keys
-}
-
 /// The selector marker of a rule reached through the prefilter's needles
 /// rather than the routing index; sorts after its real selectors.
 const UNLOCKED: u16 = u16::MAX - 1;
 
-/// Merges index lists (each sorted, by rule then selector) into `out`,
-/// sorted and without duplicates: a linear merge, not a sort per event.
-fn merge_sorted(lists: &[&[(usize, u16)]], out: &mut Vec<(usize, u16)>) {
-    out.clear();
-    let mut heads = [0usize; 4];
-    let lists = &lists[..lists.len().min(4)];
-    loop {
-        let mut best: Option<(usize, (usize, u16))> = None;
-        for (i, list) in lists.iter().enumerate() {
-            if let Some(&item) = list.get(heads[i])
-                && best.is_none_or(|(_, b)| item < b)
-            {
-                best = Some((i, item));
-            }
+/// Merges the routed candidates and the rules the prefilter reached (both
+/// sorted) into `out`, sorted.
+fn merge_two(routed: &[(usize, u16)], reached: impl Iterator<Item = (usize, u16)>, out: &mut Vec<(usize, u16)>) {
+    let mut routed = routed.iter().copied().peekable();
+    for item in reached {
+        while let Some(next) = routed.next_if(|next| *next < item) {
+            out.push(next);
         }
-        let Some((i, item)) = best else { return };
-        heads[i] += 1;
-        if out.last() != Some(&item) {
-            out.push(item);
-        }
+        out.push(item);
     }
+    out.extend(routed);
 }
 
 /// Is the rule filed under the event's kind (Windows, syslog...)?

@@ -1,0 +1,176 @@
+//! The literal prefilter and the routing memo only save work: on events
+//! built to sit on their edges, a scanner with them finds exactly what a
+//! scanner without them finds (every rule evaluated), and what the rules
+//! say.
+
+use ferret_model::{Event, FieldNames, Location, Provenance, SourceKind, Value};
+use ferret_sigma::{Mappings, RuleSet, RuleSource, Scanner};
+
+/// Rules as YAML documents: (title, logsource, detection).
+fn rules(docs: &[(&str, &str, &str)]) -> RuleSet {
+    let sources: Vec<RuleSource> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, (title, logsource, detection))| {
+            let detection: String = detection.lines().map(|l| format!("    {l}\n")).collect();
+            RuleSource {
+                name: format!("{i}.yml"),
+                text: format!(
+                    "title: {title}\nid: 00000000-0000-0000-0000-{i:012}\nlogsource:\n    {logsource}\ndetection:\n{detection}"
+                ),
+            }
+        })
+        .collect();
+    let (set, diagnostics) = RuleSet::compile(&sources, FieldNames::new(), &Mappings::builtin());
+    assert_eq!(set.len(), docs.len(), "{diagnostics:?}");
+    set
+}
+
+fn event(set: &RuleSet, kind: SourceKind, fields: &[(&str, &str)]) -> Event {
+    let mut e = Event::new(kind, Provenance { source: "t".into(), location: Location::Record(1) });
+    for (name, value) in fields {
+        e.push(set.names().intern(name), Value::text(*value));
+    }
+    e
+}
+
+/// The titles of the rules matching each event, with the prefilter; checks
+/// the same scanner (its routing memo warm) and one without the prefilter
+/// agree on every event.
+fn titles(set: &RuleSet, events: &[Event]) -> Vec<Vec<String>> {
+    let mut with = Scanner::new(set);
+    let mut without = Scanner::new(set);
+    without.set_prefilter(false);
+    // Twice over: the second pass meets routings the memo already holds.
+    let mut all = Vec::new();
+    for pass in 0..2 {
+        for e in events {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            with.scan(e, &mut a);
+            without.scan(e, &mut b);
+            assert_eq!(a, b, "prefilter on and off disagree on {e:?}");
+            if pass == 0 {
+                all.push(a.iter().map(|m| set.rule(m.rule).title.clone()).collect());
+            }
+        }
+    }
+    all
+}
+
+const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
+
+#[test]
+fn whole_values_are_looked_up_and_substrings_still_searched() {
+    let set = rules(&[
+        (
+            "exact",
+            "product: windows\n    category: process_creation",
+            "sel:\n    OriginalFileName: 'Cmd.Exe'\ncondition: sel",
+        ),
+        (
+            "contains",
+            "product: windows\n    category: process_creation",
+            "sel:\n    OriginalFileName|contains: 'cmd.exe'\ncondition: sel",
+        ),
+        (
+            "provider",
+            "product: windows\n    service: system",
+            "sel:\n    Provider_Name: 'Service Control Manager'\n    ImagePath|contains: 'powershell'\ncondition: sel",
+        ),
+    ]);
+    let process = |name: &str| {
+        event(&set, SourceKind::Windows, &[("Channel", SYSMON), ("EventID", "1"), ("OriginalFileName", name)])
+    };
+    let service = |provider: &str| {
+        event(
+            &set,
+            SourceKind::Windows,
+            &[
+                ("Channel", "System"),
+                ("EventID", "7045"),
+                ("Provider_Name", provider),
+                ("ImagePath", "powershell -e x"),
+            ],
+        )
+    };
+    let found = titles(
+        &set,
+        &[
+            process("CMD.EXE"),
+            process("xcmd.exe"),
+            process("cmd.exe.mui"),
+            service("service control manager"),
+            service("Service Control Manager (x)"),
+        ],
+    );
+    assert_eq!(
+        found,
+        vec![vec!["exact", "contains"], vec!["contains"], vec!["contains"], vec!["provider"], Vec::<&str>::new(),]
+    );
+}
+
+#[test]
+fn keywords_are_searched_for_the_kinds_their_rules_serve() {
+    let set = rules(&[
+        ("windows keywords", "product: windows", "keywords:\n    - 'sekurlsa::logonpasswords'\ncondition: keywords"),
+        ("web keywords", "category: webserver", "keywords:\n    - 'jndi:ldap'\ncondition: keywords"),
+    ]);
+    let windows =
+        |text: &str| event(&set, SourceKind::Windows, &[("Channel", SYSMON), ("EventID", "1"), ("CommandLine", text)]);
+    let found = titles(
+        &set,
+        &[windows("mimikatz SEKURLSA::LogonPasswords exit"), windows("curl ${jndi:ldap://x}"), windows("notepad")],
+    );
+    assert_eq!(found, vec![vec!["windows keywords"], Vec::<&str>::new(), Vec::<&str>::new()]);
+}
+
+#[test]
+fn routing_memo_keeps_channels_and_event_ids_apart() {
+    let set = rules(&[
+        (
+            "process",
+            "product: windows\n    category: process_creation",
+            "sel:\n    Image|endswith: '\\whoami.exe'\ncondition: sel",
+        ),
+        (
+            "network",
+            "product: windows\n    category: network_connection",
+            "sel:\n    Image|endswith: '\\whoami.exe'\ncondition: sel",
+        ),
+        (
+            "logon",
+            "product: windows\n    service: security",
+            "sel:\n    EventID: 4624\n    LogonType: 10\ncondition: sel",
+        ),
+    ]);
+    let sysmon = |id: &str| {
+        event(&set, SourceKind::Windows, &[("Channel", SYSMON), ("EventID", id), ("Image", "C:\\Windows\\whoami.exe")])
+    };
+    let logon = event(&set, SourceKind::Windows, &[("Channel", "Security"), ("EventID", "4624"), ("LogonType", "10")]);
+    let found = titles(&set, &[sysmon("1"), sysmon("3"), logon.clone(), sysmon("1"), sysmon("5"), logon]);
+    assert_eq!(
+        found,
+        vec![vec!["process"], vec!["network"], vec!["logon"], vec!["process"], Vec::<&str>::new(), vec!["logon"]]
+    );
+}
+
+#[test]
+fn cloud_values_are_looked_up_under_any_spelling_of_the_field() {
+    let set = rules(&[(
+        "role",
+        "product: azure\n    service: auditlogs",
+        "sel:\n    OperationName: 'Add member to role'\ncondition: sel",
+    )]);
+    let cloud = |name: &str, value: &str| {
+        event(&set, SourceKind::Cloud, &[("cloud.provider", "azure"), ("cloud.service", "auditlogs"), (name, value)])
+    };
+    let found = titles(
+        &set,
+        &[
+            cloud("operationName", "Add member to role"),
+            cloud("OperationName", "add MEMBER to role"),
+            cloud("operationName", "Add owner"),
+        ],
+    );
+    assert_eq!(found, vec![vec!["role"], vec!["role"], Vec::<&str>::new()]);
+}
