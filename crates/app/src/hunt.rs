@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferret_model::{Alert, AlertRule, AlertSink, Event, FieldNames, Level, MatchedField, attack_techniques};
@@ -224,7 +224,16 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     let budget = if config.correlation_budget == 0 { DEFAULT_BUDGET } else { config.correlation_budget };
     let sorter = SharedSorter::new(budget);
     let alert_rules: AlertRules = (0..rules.len()).map(|_| std::sync::OnceLock::new()).collect();
-    let shared = Shared { rules: &rules, alert_rules: &alert_rules, names: &names, config, progress, sorter: &sorter };
+    let scanners = Mutex::new(Vec::new());
+    let shared = Shared {
+        rules: &rules,
+        alert_rules: &alert_rules,
+        names: &names,
+        config,
+        progress,
+        sorter: &sorter,
+        scanners: &scanners,
+    };
     let numbered: Vec<(u32, &Input)> = inputs.iter().enumerate().map(|(i, input)| (i as u32, input)).collect();
     let work = |&(index, input): &(u32, &Input), parts: &mut Parts<'_, Part>| {
         let result = hunt_input(index, input, &shared, parts);
@@ -321,10 +330,12 @@ struct FileResult {
     untimed: u64,
 }
 
-struct HuntVisitor<'a, 'p> {
+/// `'a`: the worker's borrows; `'r`: the rule set's (a scanner outlives
+/// the input it served, see `Shared::scanners`).
+struct HuntVisitor<'a, 'p, 'r> {
     parts: &'a mut Parts<'p, Part>,
     alerts: Vec<Alert>,
-    scanner: Scanner<'a>,
+    scanner: Scanner<'r>,
     rules: &'a RuleSet,
     min_level: Option<Level>,
     explain: bool,
@@ -348,7 +359,7 @@ type AlertRules = Vec<std::sync::OnceLock<Arc<AlertRule>>>;
 /// Hits handed to the shared sorter at a time (one lock per batch).
 const HIT_BATCH: usize = 4096;
 
-impl StreamVisitor for HuntVisitor<'_, '_> {
+impl StreamVisitor for HuntVisitor<'_, '_, '_> {
     fn stream(&mut self, _name: &Arc<str>, format: ferret_read::Format, events: &mut dyn Iterator<Item = ReadResult>) {
         self.result.streams += 1;
         *self.result.formats.entry(format.to_string()).or_default() += 1;
@@ -372,7 +383,7 @@ impl StreamVisitor for HuntVisitor<'_, '_> {
     }
 }
 
-impl HuntVisitor<'_, '_> {
+impl HuntVisitor<'_, '_, '_> {
     fn scan(&mut self, event: &Event) {
         self.matches.clear();
         self.scanner.scan(event, &mut self.matches);
@@ -443,14 +454,19 @@ struct Shared<'a> {
     config: &'a HuntConfig,
     progress: &'a dyn Progress,
     sorter: &'a SharedSorter,
+    /// Scanners of finished inputs, for the next ones: a scanner's tables
+    /// (routing, needle bitsets, buffers) warm up over its first events,
+    /// and most inputs are small files.
+    scanners: &'a Mutex<Vec<Scanner<'a>>>,
 }
 
-fn hunt_input(index: u32, input: &Input, shared: &Shared<'_>, parts: &mut Parts<'_, Part>) -> FileResult {
-    let Shared { rules, alert_rules, names, config, progress, sorter } = *shared;
+fn hunt_input<'r>(index: u32, input: &Input, shared: &Shared<'r>, parts: &mut Parts<'_, Part>) -> FileResult {
+    let Shared { rules, alert_rules, names, config, progress, sorter, scanners } = *shared;
+    let scanner = scanners.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_else(|| Scanner::new(rules));
     let mut visitor = HuntVisitor {
         parts,
         alerts: Vec::new(),
-        scanner: Scanner::new(rules),
+        scanner,
         rules,
         min_level: config.min_level,
         explain: config.explain,
@@ -469,5 +485,6 @@ fn hunt_input(index: u32, input: &Input, shared: &Shared<'_>, parts: &mut Parts<
     if !visitor.alerts.is_empty() {
         visitor.parts.send(Part::Alerts(std::mem::take(&mut visitor.alerts)));
     }
+    scanners.lock().unwrap_or_else(|e| e.into_inner()).push(visitor.scanner);
     visitor.result
 }
