@@ -364,11 +364,6 @@ fn score(need: &Need) -> (usize, std::cmp::Reverse<usize>) {
     (need.iter().map(|needle| needle.literal.len()).min().unwrap_or(0), std::cmp::Reverse(need.len()))
 }
 
-/// The best of several requirements that must all hold (AND).
-fn best(needs: impl Iterator<Item = Option<Need>>) -> Option<Need> {
-    needs.flatten().max_by_key(score)
-}
-
 /// The union of requirements one of which holds (OR); none if any has none.
 fn union(needs: impl Iterator<Item = Option<Need>>) -> Option<Need> {
     let mut all = Vec::new();
@@ -466,44 +461,82 @@ pub(crate) fn required_integers(detection: &Detection, field: Field) -> Option<B
 
 /// A rule's clauses, each a necessary condition: the best `MAX_CLAUSES`.
 fn requirement(expr: &Expr, searches: &[Search]) -> Vec<Need> {
-    let mut needs = expr_clauses(expr, searches);
-    needs.sort_by_key(|n| std::cmp::Reverse(score(n)));
-    needs.truncate(MAX_CLAUSES);
-    needs
+    strongest(cnf(expr, searches), MAX_CLAUSES)
 }
 
-/// Necessary clauses of `expr` (all must hold): an AND gives those of each
-/// term, a selection those of each of its items; anything else one clause
-/// (or none when it can match without a literal).
-fn expr_clauses(expr: &Expr, searches: &[Search]) -> Vec<Need> {
+/// Clauses kept from each side of an OR before it is distributed.
+const OR_CLAUSES: usize = 3;
+
+/// Necessary clauses of `expr`, all of which hold whenever it does (none:
+/// it can match without a literal). An AND gives the clauses of each term;
+/// an OR is distributed over them, `(A ∧ B) ∨ C` giving `(A ∨ C) ∧ (B ∨ C)`:
+/// `1 of selection_*` with a common needle in one selection (`Image`
+/// contains `\windows\`) and rare ones in another still gets a rare
+/// clause.
+fn cnf(expr: &Expr, searches: &[Search]) -> Vec<Need> {
     match expr {
-        Expr::And(terms) => terms.iter().flat_map(|t| expr_clauses(t, searches)).collect(),
-        Expr::Search(i) if searches[*i].alternatives.len() == 1 => {
-            searches[*i].alternatives[0].iter().filter_map(item_need).collect()
+        Expr::And(terms) => terms.iter().flat_map(|t| cnf(t, searches)).collect(),
+        Expr::Or(terms) => or_cnf(terms.iter().map(|t| cnf(t, searches))),
+        Expr::Search(i) => {
+            or_cnf(searches[*i].alternatives.iter().map(|items| items.iter().flat_map(item_clauses).collect()))
         }
-        other => expr_need(other, searches).into_iter().collect(),
+        Expr::Not(_) => Vec::new(),
     }
 }
 
-fn expr_need(expr: &Expr, searches: &[Search]) -> Option<Need> {
-    match expr {
-        Expr::Search(i) => union(searches[*i].alternatives.iter().map(|items| best(items.iter().map(item_need)))),
-        Expr::And(terms) => best(terms.iter().map(|t| expr_need(t, searches))),
-        Expr::Or(terms) => union(terms.iter().map(|t| expr_need(t, searches))),
-        Expr::Not(_) => None,
+/// The clauses of an OR of alternatives given by their clauses. Dropping
+/// clauses only weakens a conjunction, so keeping the strongest few of
+/// each side keeps the result a necessary condition.
+fn or_cnf(alternatives: impl Iterator<Item = Vec<Need>>) -> Vec<Need> {
+    let mut acc: Option<Vec<Need>> = None;
+    for clauses in alternatives {
+        let clauses = strongest(clauses, OR_CLAUSES);
+        if clauses.is_empty() {
+            // This alternative can match without a literal: so can the OR.
+            return Vec::new();
+        }
+        acc = Some(match acc {
+            None => clauses,
+            Some(before) => {
+                let mut product = Vec::with_capacity(before.len() * clauses.len());
+                for a in &before {
+                    for b in &clauses {
+                        let mut either: Need = a.iter().chain(b).cloned().collect();
+                        either.sort();
+                        either.dedup();
+                        product.push(either);
+                    }
+                }
+                strongest(product, OR_CLAUSES)
+            }
+        });
     }
+    acc.unwrap_or_default()
 }
 
-fn item_need(item: &Item) -> Option<Need> {
+/// The `n` best clauses.
+fn strongest(mut clauses: Vec<Need>, n: usize) -> Vec<Need> {
+    clauses.sort_by_key(|need| std::cmp::Reverse(score(need)));
+    clauses.truncate(n);
+    clauses
+}
+
+/// An item's clauses: one (any of its values), or with `|all` one per
+/// value group.
+fn item_clauses(item: &Item) -> Vec<Need> {
     if item.negate {
-        return None;
+        return Vec::new();
     }
     let field = match &item.target {
         Target::Field { field, .. } => Some(*field),
         Target::Keywords => None,
     };
     let group_need = |group: &Vec<Pattern>| union(group.iter().map(|p| pattern_need(p, field)));
-    if item.all { best(item.groups.iter().map(group_need)) } else { union(item.groups.iter().map(group_need)) }
+    if item.all {
+        item.groups.iter().filter_map(group_need).collect()
+    } else {
+        union(item.groups.iter().map(group_need)).into_iter().collect()
+    }
 }
 
 fn pattern_need(pattern: &Pattern, field: Option<Field>) -> Option<Need> {
@@ -522,4 +555,72 @@ fn pattern_need(pattern: &Pattern, field: Option<Field>) -> Option<Need> {
     // (the homoglyph rules look for single Cyrillic and Greek letters).
     let long_enough = literal.len() >= MIN_NEEDLE || (!literal.is_ascii() && literal.chars().count() == 1);
     long_enough.then(|| vec![Needle { literal, field, whole }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Mappings, RuleSet, RuleSource};
+
+    /// The requirement of a one-rule set's rule, as (field, literal) lists.
+    fn clauses(detection: &str) -> Vec<Vec<(String, String)>> {
+        let detection: String = detection.lines().map(|l| format!("    {l}\n")).collect();
+        let text = format!(
+            "title: t\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n{detection}"
+        );
+        let names = ferret_model::FieldNames::new();
+        let (set, diagnostics) =
+            RuleSet::compile(&[RuleSource { name: "t.yml".into(), text }], names.clone(), &Mappings::builtin());
+        assert_eq!(set.len(), 1, "{diagnostics:?}");
+        let detection = &set.rules[0].rule.get().detection;
+        let mut found: Vec<Vec<(String, String)>> = requirement(&detection.condition, &detection.searches)
+            .into_iter()
+            .map(|need| {
+                need.into_iter()
+                    .map(|n| (n.field.map(|f| names.resolve(f).to_owned()).unwrap_or_default(), n.literal))
+                    .collect()
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn clause(needles: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut clause: Vec<(String, String)> = needles.iter().map(|(f, l)| (f.to_string(), l.to_string())).collect();
+        clause.sort();
+        clause
+    }
+
+    #[test]
+    fn an_or_is_distributed_over_its_selections_clauses() {
+        let found = clauses(
+            "selection_a:\n    Image|contains: '\\Windows\\'\n    CommandLine|contains: '\\..\\..\\'\nselection_b:\n    CommandLine|contains: '.exe\\..\\'\ncondition: 1 of selection_*",
+        );
+        // (Image ∧ CommandLine) ∨ CommandLine': both clauses, so the common
+        // `\windows\` alone does not make the rule a candidate.
+        assert_eq!(
+            found,
+            vec![
+                clause(&[("CommandLine", "\\..\\..\\"), ("CommandLine", ".exe\\..\\")]),
+                clause(&[("Image", "\\windows\\"), ("CommandLine", ".exe\\..\\")]),
+            ]
+        );
+    }
+
+    #[test]
+    fn negations_and_literal_free_alternatives_need_nothing() {
+        assert!(clauses("sel:\n    Image|endswith: '\\cmd.exe'\ncondition: not sel").is_empty());
+        assert!(
+            clauses("a:\n    Image|endswith: '\\cmd.exe'\nb:\n    CommandLine|re: '\\d+'\ncondition: a or b")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn all_gives_a_clause_per_value() {
+        let found = clauses(
+            "sel:\n    CommandLine|contains|all:\n        - 'vssadmin'\n        - 'shadowcopy'\ncondition: sel",
+        );
+        assert_eq!(found, vec![clause(&[("CommandLine", "shadowcopy")]), clause(&[("CommandLine", "vssadmin")])]);
+    }
 }
