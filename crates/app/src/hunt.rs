@@ -462,7 +462,8 @@ struct Shared<'a> {
 
 fn hunt_input<'r>(index: u32, input: &Input, shared: &Shared<'r>, parts: &mut Parts<'_, Part>) -> FileResult {
     let Shared { rules, alert_rules, names, config, progress, sorter, scanners } = *shared;
-    let scanner = scanners.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_else(|| Scanner::new(rules));
+    let mut scanner = scanners.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_else(|| Scanner::new(rules));
+    scanner.start_input();
     let mut visitor = HuntVisitor {
         parts,
         alerts: Vec::new(),

@@ -38,6 +38,7 @@ mod ruleset;
 mod scanner;
 mod stored;
 pub mod string;
+mod value_cache;
 pub mod yaml;
 
 pub use correlation::{CorrelationSet, Correlator, Firing, Hit, Origin};

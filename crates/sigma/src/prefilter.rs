@@ -33,6 +33,7 @@ use ferret_model::{Field, SourceKind};
 use crate::detection::{Detection, Expr, Item, Search, Target};
 use crate::literals::{Engine, Literals};
 use crate::pattern::{Pattern, StrMatch};
+use crate::value_cache::{MIN_CACHED, ValueCache};
 
 /// Needles shorter than this are too common to be worth checking.
 const MIN_NEEDLE: usize = 3;
@@ -82,6 +83,20 @@ pub(crate) struct Prefilter {
 /// Where each value sits in the haystack: (start, end, field; `None` for
 /// the raw line), in order.
 pub(crate) type Segments = Vec<(u32, u32, Option<Field>)>;
+
+/// An event's lowercased values as the prefilter reads them.
+pub(crate) struct Haystack<'a> {
+    /// Every value, `\0`-separated: up to `bound_end` those of fields some
+    /// needle is bound to (and, for cloud events, every value), searched
+    /// for every literal and each looked up whole; then the rest (other
+    /// values, the raw line), searched for keywords only.
+    pub(crate) bytes: &'a [u8],
+    pub(crate) bound_end: usize,
+    /// Which value is where.
+    pub(crate) segments: &'a Segments,
+    /// Cloud events: a needle counts in any field.
+    pub(crate) any_field: bool,
+}
 
 impl Prefilter {
     /// `kinds[i]`: the event kinds rule `i` is filed under.
@@ -237,22 +252,12 @@ impl Prefilter {
         self.keywords[kind as usize].is_some()
     }
 
-    /// Marks in `seen` (a bitset) the needles of an event of `kind`:
-    /// `haystack[..bound_end]` holds the values of fields some needle is
-    /// bound to (and, for cloud events, every value): searched for every
-    /// literal, and each value looked up whole. The rest (other values, the
-    /// raw line) is searched for keywords only. `segments` says which value
-    /// is where; with `any_field`, a needle counts in any field.
-    pub(crate) fn scan(
-        &self,
-        kind: SourceKind,
-        haystack: &[u8],
-        bound_end: usize,
-        segments: &Segments,
-        any_field: bool,
-        seen: &mut Seen,
-    ) {
+    /// Marks in `seen` (a bitset) the needles of an event of `kind` found
+    /// in its values (see [`Haystack`]); `cache` remembers what long values
+    /// held.
+    pub(crate) fn scan(&self, kind: SourceKind, haystack: &Haystack<'_>, seen: &mut Seen, cache: &mut ValueCache) {
         seen.reset(self.needles);
+        let Haystack { bytes: haystack, bound_end, segments, any_field } = *haystack;
         let bound_end = bound_end.min(haystack.len());
         if let Some((automaton, ids)) = &self.keywords[kind as usize] {
             automaton.for_each(&haystack[bound_end..], |_, pattern| {
@@ -279,16 +284,43 @@ impl Prefilter {
             }
         }
         let Some(automaton) = &self.automaton else { return };
-        automaton.for_each(&haystack[..bound_end], |start, pattern| {
-            let at = start as u32;
-            let segment = segments.partition_point(|&(start, _, _)| start <= at).checked_sub(1);
-            let field = segment.and_then(|i| segments[i].2);
-            for &(needle_field, needle) in &self.by_literal[pattern] {
-                if any_field || needle_field.is_none() || needle_field == field {
+        if any_field {
+            // Cloud events: any needle counts in any value, one pass.
+            automaton.for_each(&haystack[..bound_end], |_, pattern| {
+                for &(_, needle) in &self.by_literal[pattern] {
                     seen.set(needle as usize);
                 }
+            });
+            return;
+        }
+        // Value by value: a long value seen before in the same field gives
+        // back the needles found then.
+        for &(start, end, field) in segments.iter().take_while(|(start, _, _)| (*start as usize) < bound_end) {
+            let Some(field) = field else { continue };
+            let value = &haystack[start as usize..end as usize];
+            let cached = value.len() >= MIN_CACHED;
+            if cached && let Some(needles) = cache.get(field, value) {
+                needles.iter().for_each(|&needle| seen.set(needle as usize));
+                continue;
             }
-        });
+            let found = &mut seen.found;
+            found.clear();
+            automaton.for_each(value, |_, pattern| {
+                for &(needle_field, needle) in &self.by_literal[pattern] {
+                    if needle_field.is_none_or(|f| f == field) {
+                        found.push(needle);
+                    }
+                }
+            });
+            found.sort_unstable();
+            found.dedup();
+            let found = std::mem::take(&mut seen.found);
+            found.iter().for_each(|&needle| seen.set(needle as usize));
+            if cached {
+                cache.insert(field, value, &found);
+            }
+            seen.found = found;
+        }
     }
 }
 
@@ -337,6 +369,8 @@ pub(crate) struct Seen {
     /// `unlocked`, zero between events), and the rules touched.
     held: Vec<u8>,
     touched: Vec<u32>,
+    /// Scratch: the needles found in one value.
+    found: Vec<u32>,
 }
 
 impl Seen {

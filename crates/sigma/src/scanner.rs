@@ -5,10 +5,11 @@ use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceK
 
 use crate::detection::{Expr, Item, Target};
 use crate::pattern::{Pattern, compare_fields};
-use crate::prefilter::{Seen, Segments};
+use crate::prefilter::{Haystack, Seen, Segments};
 use crate::route::{Accept, EventKeys, Resolved, View};
 use crate::route_memo::{RouteMemo, Routing};
 use crate::ruleset::RuleSet;
+use crate::value_cache::ValueCache;
 
 /// A rule that matched an event, with the fields that made it match.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +45,8 @@ pub struct Scanner<'r> {
     /// Where each value sits in `lower_buf`, for field-bound needles.
     segments: Segments,
     seen: Seen,
+    /// The needles found in long values of the current input.
+    values: ValueCache,
     use_prefilter: bool,
 }
 
@@ -63,16 +66,25 @@ impl<'r> Scanner<'r> {
             unlocked: Vec::new(),
             segments: Vec::new(),
             seen: Seen::default(),
+            values: ValueCache::default(),
             use_prefilter: true,
         }
     }
 
-    /// Turns the literal prefilter and the EventID narrowing of routing off
-    /// (or on): the results must be the same either way; only the speed
-    /// differs. For tests and benchmarks.
+    /// Turns the literal prefilter, the EventID narrowing of routing and the
+    /// per-value evaluation of long value lists off (or on): the results
+    /// must be the same either way; only the speed differs. For tests and
+    /// benchmarks.
     pub fn set_prefilter(&mut self, on: bool) {
         self.use_prefilter = on;
         self.routes.clear();
+    }
+
+    /// Forgets the values of the input scanned so far (the scanner is about
+    /// to start another). Only memory is at stake, never results: a value
+    /// repeats mostly within one log.
+    pub fn start_input(&mut self) {
+        self.values.clear();
     }
 
     /// Appends to `out` every rule that matches `event`, in rule order.
@@ -206,7 +218,8 @@ impl<'r> Scanner<'r> {
             }
         }
         // Every push appended to the buffer: segments are in order.
-        prefilter.scan(event.kind, self.lower_buf.as_bytes(), bound_end, &self.segments, any_field, &mut self.seen);
+        let haystack = Haystack { bytes: self.lower_buf.as_bytes(), bound_end, segments: &self.segments, any_field };
+        prefilter.scan(event.kind, &haystack, &mut self.seen, &mut self.values);
     }
 
     fn reset_lower(&mut self, event: &Event) {
@@ -489,7 +502,12 @@ impl<'r> Scanner<'r> {
         let hit = match &item.target {
             Target::Field { field, .. } => {
                 let group = |s: &mut Self, g: &Vec<Pattern>| g.iter().any(|p| s.field_pattern(p, *field, event));
-                if item.all {
+                if self.use_prefilter
+                    && !item.all
+                    && let Some(hit) = self.any_value_matches(item, *field, event)
+                {
+                    hit
+                } else if item.all {
                     item.groups.iter().all(|g| group(self, g))
                 } else {
                     item.groups.iter().any(|g| group(self, g))
@@ -505,6 +523,44 @@ impl<'r> Scanner<'r> {
             }
         };
         hit != item.negate
+    }
+
+    /// An item of plain value patterns (strings, regexes, CIDRs, numbers)
+    /// over a field read as it is: each value is lowercased once and tried
+    /// against every pattern, instead of the field being resolved again for
+    /// every pattern of a long list. `None` when the item needs the general
+    /// path (null, exists, field references, a view's transform).
+    fn any_value_matches(&mut self, item: &Item, field: Field, event: &Event) -> Option<bool> {
+        let plain = |p: &Pattern| {
+            matches!(
+                p,
+                Pattern::Str { .. }
+                    | Pattern::Regex(_)
+                    | Pattern::Cidr(_)
+                    | Pattern::Compare(..)
+                    | Pattern::TimePart(..)
+            )
+        };
+        if !item.groups.iter().flatten().all(plain) {
+            return None;
+        }
+        let field = self.fold_case(field, event);
+        let native = match View::resolve(self.view, field) {
+            Resolved::Absent => return Some(false),
+            Resolved::Field(native, None) => native,
+            _ => return None,
+        };
+        let mut at = self.head(native);
+        while let Some(i) = at.checked_sub(1).map(|i| i as usize) {
+            at = self.next[i];
+            let Some(text) = event.fields[i].1.as_str() else { continue };
+            let Some((start, end)) = self.lower_at(i, event) else { continue };
+            let lower = &self.lower_buf[start as usize..end as usize];
+            if item.groups.iter().flatten().any(|p| p.matches_text(text, lower)) {
+                return Some(true);
+            }
+        }
+        Some(false)
     }
 
     fn field_pattern(&mut self, pattern: &Pattern, field: Field, event: &Event) -> bool {

@@ -1,0 +1,116 @@
+//! The needles found in a field's value, remembered by value: logs repeat
+//! themselves (the same executable's hashes, image path, company and
+//! parent command line in every event it starts), and looking a long value
+//! up costs a fraction of searching it with the prefilter's automaton.
+//!
+//! Values are compared in full, never by hash alone: a crafted value cannot
+//! borrow another value's needles. Memory is bounded: past the budget the
+//! cache starts over.
+
+use std::collections::HashMap;
+
+use ferret_model::Field;
+
+/// Values shorter than this are searched every time: their search costs
+/// about what the lookup does.
+pub(crate) const MIN_CACHED: usize = 32;
+
+/// Bytes of values and needle lists held before starting over.
+const BUDGET: usize = 2 << 20;
+
+/// A field and one of its values, lowercased.
+type Owned = (Field, Box<[u8]>);
+
+#[derive(Default)]
+pub(crate) struct ValueCache {
+    needles: HashMap<Owned, Box<[u32]>>,
+    bytes: usize,
+}
+
+impl ValueCache {
+    /// The needles found in `value` of `field`, if it was searched before.
+    pub(crate) fn get(&self, field: Field, value: &[u8]) -> Option<&[u32]> {
+        // The key borrows nothing: a lookup builds no owned key.
+        self.needles.get(&(field, value) as &dyn Key).map(|needles| &**needles)
+    }
+
+    pub(crate) fn insert(&mut self, field: Field, value: &[u8], needles: &[u32]) {
+        let size = value.len() + needles.len() * 4 + 64;
+        if self.bytes + size > BUDGET {
+            self.clear();
+        }
+        self.bytes += size;
+        self.needles.insert((field, value.into()), needles.into());
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.needles.clear();
+        self.bytes = 0;
+    }
+}
+
+/// A (field, value) key as either the owned or the borrowed form, so the
+/// map can be searched with a borrowed value.
+trait Key {
+    fn key(&self) -> (Field, &[u8]);
+}
+
+impl Key for Owned {
+    fn key(&self) -> (Field, &[u8]) {
+        (self.0, &self.1)
+    }
+}
+
+impl Key for (Field, &[u8]) {
+    fn key(&self) -> (Field, &[u8]) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn Key + 'a> for Owned {
+    fn borrow(&self) -> &(dyn Key + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn Key + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for dyn Key + '_ {}
+
+impl std::hash::Hash for dyn Key + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_told_apart_in_full_and_by_field() {
+        let names = ferret_model::FieldNames::new();
+        let (hashes, image) = (names.intern("Hashes"), names.intern("Image"));
+        let mut cache = ValueCache::default();
+        cache.insert(hashes, b"md5=aaaa", &[1, 2]);
+        assert_eq!(cache.get(hashes, b"md5=aaaa"), Some(&[1, 2][..]));
+        assert_eq!(cache.get(hashes, b"md5=aaab"), None);
+        assert_eq!(cache.get(image, b"md5=aaaa"), None);
+    }
+
+    #[test]
+    fn memory_stays_within_the_budget() {
+        let names = ferret_model::FieldNames::new();
+        let field = names.intern("CommandLine");
+        let mut cache = ValueCache::default();
+        for i in 0..10_000u32 {
+            cache.insert(field, format!("{i:0>1000}").as_bytes(), &[i]);
+            assert!(cache.bytes <= BUDGET);
+        }
+        assert_eq!(cache.get(field, format!("{:0>1000}", 9_999).as_bytes()), Some(&[9_999][..]));
+    }
+}
