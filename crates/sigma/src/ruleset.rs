@@ -193,67 +193,34 @@ impl RuleSet {
         // What the scanner visits without the prefilter's help: rules with
         // no literal requirement. The other rules are reached from the
         // needles found (in the event's values and in its views' values).
-        let ungated = index
-            .iter()
-            .map(|(kind, by_key)| {
-                let by_key = by_key
-                    .iter()
-                    .map(|(key, list)| {
-                        let kept = list.iter().copied().filter(|&(rule, _)| !prefilter.gates(rule)).collect();
-                        (key.clone(), kept)
-                    })
-                    .collect();
-                (*kind, by_key)
-            })
-            .collect();
+        let ungated =
+            per_key(&index, |list| Some(list.iter().copied().filter(|&(rule, _)| !prefilter.gates(rule)).collect()));
         // The views events of each key may be read through, once each: the
         // prefilter sees their fields too (renamed, joined, transformed).
-        let views = index
-            .iter()
-            .map(|(kind, by_key)| {
-                let by_key = by_key
-                    .iter()
-                    .map(|(key, list)| {
-                        let mut seen = HashSet::new();
-                        let reps: Vec<(usize, u16)> = list
-                            .iter()
-                            .copied()
-                            .filter(|&(rule, sel)| {
-                                routed[rule]
-                                    .route
-                                    .selectors
-                                    .get(sel as usize)
-                                    .and_then(|s| s.view.as_ref())
-                                    .is_some_and(|view| {
-                                        view.mapped_fields().next().is_some() && seen.insert(view.signature())
-                                    })
-                            })
-                            .collect();
-                        (key.clone(), reps)
-                    })
-                    .filter(|(_, reps)| !reps.is_empty())
-                    .collect();
-                (*kind, by_key)
-            })
-            .collect();
+        let views =
+            per_key(&index, |list| {
+                let mut seen = HashSet::new();
+                let reps: Vec<(usize, u16)> =
+                    list.iter()
+                        .copied()
+                        .filter(|&(rule, sel)| {
+                            routed[rule].route.selectors.get(sel as usize).and_then(|s| s.view.as_ref()).is_some_and(
+                                |view| view.mapped_fields().next().is_some() && seen.insert(view.signature()),
+                            )
+                        })
+                        .collect();
+                (!reps.is_empty()).then_some(reps)
+            });
+        // The fields the needles of each key's rules are bound to.
         let by_rule = prefilter.fields_by_rule();
-        let read = index
-            .iter()
-            .map(|(kind, by_key)| {
-                let by_key = by_key
-                    .iter()
-                    .map(|(key, list)| {
-                        let mut fields: (FieldBits, FieldBits) = Default::default();
-                        for &(rule, _) in list {
-                            fields.0.union_with(&by_rule[rule].0);
-                            fields.1.union_with(&by_rule[rule].1);
-                        }
-                        (key.clone(), fields)
-                    })
-                    .collect();
-                (*kind, by_key)
-            })
-            .collect();
+        let read = per_key(&index, |list| {
+            let mut fields: (FieldBits, FieldBits) = Default::default();
+            for &(rule, _) in list {
+                fields.0.union_with(&by_rule[rule].0);
+                fields.1.union_with(&by_rule[rule].1);
+            }
+            Some(fields)
+        });
         (RuleSet { rules: routed, names, index, plain, ungated, views, keys, prefilter, read, correlations }, diags)
     }
 
@@ -319,6 +286,21 @@ impl RuleSet {
 
 /// Routing indexes by event kind, then (channel or program, EventID).
 type Index = HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>;
+
+/// A table by the same kinds and keys as `index`, from each key's rule
+/// list; a key `make` gives nothing for is left out.
+fn per_key<T>(
+    index: &Index,
+    mut make: impl FnMut(&[(usize, u16)]) -> Option<T>,
+) -> HashMap<SourceKind, HashMap<RouteKey, T>> {
+    index
+        .iter()
+        .map(|(kind, by_key)| {
+            let by_key = by_key.iter().filter_map(|(key, list)| Some((key.clone(), make(list)?))).collect();
+            (*kind, by_key)
+        })
+        .collect()
+}
 
 struct Indexes {
     /// Rules that test EventIDs filed under them.
