@@ -388,11 +388,11 @@ impl HuntVisitor<'_, '_, '_> {
         self.matches.clear();
         self.scanner.scan(event, &mut self.matches);
         // Taken out and put back so `explain` can borrow the scanner.
-        let matches = std::mem::take(&mut self.matches);
+        let mut matches = std::mem::take(&mut self.matches);
         let correlations = self.rules.correlations();
         // Looked up once per event that matched anything.
         let host = if matches.is_empty() { None } else { host_of(event, self.rules.names()) };
-        for m in &matches {
+        for m in matches.drain(..) {
             if correlations.feeds(m.rule) {
                 if correlations.hits(m.rule, event, host.as_deref(), &mut self.hits) {
                     for hit in self.hits.drain(..) {
@@ -429,11 +429,7 @@ impl HuntVisitor<'_, '_, '_> {
                 timestamp: event.timestamp,
                 rule: alert_rule.clone(),
                 host: host.clone(),
-                matched: m
-                    .fields
-                    .iter()
-                    .map(|(field, value)| MatchedField { field: field.clone(), value: value.clone() })
-                    .collect(),
+                matched: m.fields.into_iter().map(|(field, value)| MatchedField { field, value }).collect(),
                 provenance: event.provenance.clone(),
                 explanation: self.explain.then(|| self.scanner.explain(m.rule, event)),
                 correlation: None,
