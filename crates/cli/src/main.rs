@@ -8,11 +8,6 @@
 mod commands;
 mod output;
 
-// mimalloc: hunts 9-16% faster than with the system allocator (reading
-// allocates per record), for ~35 MB more resident memory (bench/RESULTS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

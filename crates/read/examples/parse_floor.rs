@@ -4,10 +4,6 @@
 //! the evtx crate alone (what any EVTX tool pays); `parse_floor ferret
 //! PATH...` reads the inputs through ferret's readers into the flat field
 //! view that rules match on, without any rule. Prints records and seconds.
-//! It uses the allocator the `ferret` binary uses, so the two compare.
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::PathBuf;
 use std::time::Instant;
