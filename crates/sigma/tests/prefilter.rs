@@ -174,3 +174,22 @@ fn cloud_values_are_looked_up_under_any_spelling_of_the_field() {
     );
     assert_eq!(found, vec![vec!["role"], vec!["role"], Vec::<&str>::new()]);
 }
+
+#[test]
+fn routing_memo_starts_over_when_full_and_keeps_finding() {
+    let set = rules(&[(
+        "process",
+        "product: windows\n    category: process_creation",
+        "sel:\n    Image|endswith: '\\whoami.exe'\ncondition: sel",
+    )]);
+    // More distinct (channel, EventID) combinations than the memo keeps.
+    let events: Vec<Event> = (0..1_500)
+        .map(|i| {
+            let id = if i % 100 == 0 { "1".to_owned() } else { (1_000 + i).to_string() };
+            event(&set, SourceKind::Windows, &[("Channel", SYSMON), ("EventID", &id), ("Image", "C:\\x\\whoami.exe")])
+        })
+        .collect();
+    let found = titles(&set, &events);
+    let hits: Vec<usize> = found.iter().enumerate().filter(|(_, t)| !t.is_empty()).map(|(i, _)| i).collect();
+    assert_eq!(hits, (0..1_500).step_by(100).collect::<Vec<_>>());
+}
