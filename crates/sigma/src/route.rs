@@ -90,6 +90,7 @@ impl CompiledRoute {
 }
 
 /// The routing keys of one event, computed once per event.
+#[derive(Default)]
 pub(crate) struct EventKeys {
     pub(crate) channel: Option<String>,
     pub(crate) provider: Option<String>,

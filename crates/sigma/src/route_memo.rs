@@ -39,6 +39,9 @@ const MAX_ROUTES: usize = 1024;
 #[derive(Default)]
 pub(crate) struct RouteMemo {
     routes: HashMap<MemoKey, Arc<Routing>>,
+    /// The last routing asked for: consecutive events mostly share it,
+    /// and comparing with it needs no owned key.
+    last: Option<(MemoKey, Arc<Routing>)>,
 }
 
 impl RouteMemo {
@@ -50,24 +53,36 @@ impl RouteMemo {
         set: &RuleSet,
         prefiltered: bool,
         kind: SourceKind,
-        routing_key: Option<String>,
-        event_id: Option<String>,
+        routing_key: Option<&str>,
+        event_id: Option<&str>,
     ) -> Arc<Routing> {
-        let key = (kind, routing_key, event_id);
-        if let Some(routing) = self.routes.get(&key) {
+        if let Some(((k, r, e), routing)) = &self.last
+            && *k == kind
+            && r.as_deref() == routing_key
+            && e.as_deref() == event_id
+        {
             return routing.clone();
         }
-        let routing = Arc::new(Routing::new(set, prefiltered, &key));
-        if self.routes.len() >= MAX_ROUTES {
-            self.routes.clear();
-        }
-        self.routes.insert(key, routing.clone());
+        let key = (kind, routing_key.map(str::to_owned), event_id.map(str::to_owned));
+        let routing = match self.routes.get(&key) {
+            Some(routing) => routing.clone(),
+            None => {
+                let routing = Arc::new(Routing::new(set, prefiltered, &key));
+                if self.routes.len() >= MAX_ROUTES {
+                    self.routes.clear();
+                }
+                self.routes.insert(key.clone(), routing.clone());
+                routing
+            }
+        };
+        self.last = Some((key, routing.clone()));
         routing
     }
 
     /// Forgets every routing (the prefilter was turned on or off).
     pub(crate) fn clear(&mut self) {
         self.routes.clear();
+        self.last = None;
     }
 }
 

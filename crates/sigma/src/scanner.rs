@@ -38,6 +38,8 @@ pub struct Scanner<'r> {
     view: Option<&'r View>,
     /// The rules routing offers the current event, reused between events.
     candidates: Vec<(usize, u16)>,
+    /// The current event's routing keys (buffers reused between events).
+    event_keys: EventKeys,
     /// What routing offers each (kind, channel, EventID) seen so far.
     routes: RouteMemo,
     /// Rules unlocked by the current event's needles.
@@ -62,6 +64,7 @@ impl<'r> Scanner<'r> {
             touched: Vec::new(),
             view: None,
             candidates: Vec::new(),
+            event_keys: EventKeys::default(),
             routes: RouteMemo::default(),
             unlocked: Vec::new(),
             segments: Vec::new(),
@@ -93,15 +96,17 @@ impl<'r> Scanner<'r> {
         if !set.index.contains_key(&event.kind) {
             return;
         }
-        let keys = self.keys(event);
+        // Taken out and put back: the keys' buffers serve every event.
+        let mut keys = std::mem::take(&mut self.event_keys);
+        self.fill_keys(event, &mut keys);
         let routing_key = match event.kind {
-            SourceKind::Windows => keys.channel.clone(),
-            SourceKind::Syslog => keys.program.clone(),
+            SourceKind::Windows => keys.channel.as_deref(),
+            SourceKind::Syslog => keys.program.as_deref(),
             _ => None,
         };
         self.reset_lower(event);
         self.index_fields(event);
-        let event_id = if event.kind == SourceKind::Windows { keys.event_id.clone() } else { None };
+        let event_id = if event.kind == SourceKind::Windows { keys.event_id.as_deref() } else { None };
         // With the prefilter, routing only offers the rules it cannot gate;
         // the others come from the needles the event contains.
         let routing = self.routes.get(set, self.use_prefilter, event.kind, routing_key, event_id);
@@ -155,6 +160,7 @@ impl<'r> Scanner<'r> {
             }
         }
         self.candidates = candidates;
+        self.event_keys = keys;
     }
 
     /// Lowercases the values the prefilter reads (kept for matching) into
@@ -433,17 +439,44 @@ impl<'r> Scanner<'r> {
     }
 
     fn keys(&self, event: &Event) -> EventKeys {
+        let mut keys = EventKeys::default();
+        self.fill_keys(event, &mut keys);
+        keys
+    }
+
+    /// The event's routing keys, written into `keys`'s buffers (no
+    /// allocation once they have grown).
+    fn fill_keys(&self, event: &Event, keys: &mut EventKeys) {
+        use std::fmt::Write;
         let k = &self.set.keys;
         let text = |f: Field| event.first(f).and_then(Value::as_str);
-        EventKeys {
-            channel: text(k.channel).map(str::to_lowercase),
-            provider: text(k.provider).map(str::to_lowercase),
-            // As an integer's canonical text (`4720`), as the index files it.
-            event_id: text(k.event_id).map(|id| match id.trim().parse::<i64>() {
-                Ok(n) => n.to_string(),
-                Err(_) => id.to_owned(),
-            }),
-            program: text(k.program).map(str::to_lowercase),
+        let lower = |slot: &mut Option<String>, text: Option<&str>| match text {
+            None => *slot = None,
+            Some(text) => {
+                let buf = slot.get_or_insert_with(String::new);
+                buf.clear();
+                if text.is_ascii() {
+                    buf.push_str(text);
+                    buf.make_ascii_lowercase();
+                } else {
+                    buf.push_str(&text.to_lowercase());
+                }
+            }
+        };
+        lower(&mut keys.channel, text(k.channel));
+        lower(&mut keys.provider, text(k.provider));
+        lower(&mut keys.program, text(k.program));
+        // As an integer's canonical text (`4720`), as the index files it.
+        match text(k.event_id) {
+            None => keys.event_id = None,
+            Some(id) => {
+                let buf = keys.event_id.get_or_insert_with(String::new);
+                buf.clear();
+                match id.trim().parse::<i64>() {
+                    Ok(n) => write!(buf, "{n}").expect("writing to a String"),
+                    Err(_) => buf.push_str(id),
+                }
+            }
         }
     }
 
