@@ -32,8 +32,8 @@ type MemoKey = (SourceKind, Option<String>, Option<String>);
 
 /// Distinct combinations kept before starting over: memory stays bounded
 /// whatever channels and EventIDs an input makes up (a routing holds up to
-/// a few thousand candidates, ~10 KB with the SigmaHQ corpus; real logs
-/// show tens of combinations).
+/// a few hundred candidates, ~10 KB with the SigmaHQ corpus; a log holds
+/// far fewer combinations than this).
 const MAX_ROUTES: usize = 1024;
 
 #[derive(Default)]

@@ -1,7 +1,9 @@
 //! The needles found in a field's value, remembered by value: logs repeat
 //! themselves (the same executable's hashes, image path, company and
 //! parent command line in every event it starts), and looking a long value
-//! up costs a fraction of searching it with the prefilter's automaton.
+//! up is cheaper than searching it with the prefilter's automaton (over
+//! evtx-attack-samples, 56% of the long values' bytes are repeats within
+//! their file).
 //!
 //! Values are compared in full, never by hash alone: a crafted value cannot
 //! borrow another value's needles. Memory is bounded: past the budget the
