@@ -303,7 +303,7 @@ impl Prefilter {
                 needles.iter().for_each(|&needle| seen.set(needle as usize));
                 continue;
             }
-            let found = &mut seen.found;
+            let mut found = std::mem::take(&mut seen.found);
             found.clear();
             automaton.for_each(value, |_, pattern| {
                 for &(needle_field, needle) in &self.by_literal[pattern] {
@@ -314,7 +314,6 @@ impl Prefilter {
             });
             found.sort_unstable();
             found.dedup();
-            let found = std::mem::take(&mut seen.found);
             found.iter().for_each(|&needle| seen.set(needle as usize));
             if cached {
                 cache.insert(field, value, &found);

@@ -238,14 +238,7 @@ impl<'r> Scanner<'r> {
     /// Appends `text` lowercased to the buffer; returns its range.
     fn push_lower(&mut self, text: &str) -> (u32, u32) {
         let start = self.lower_buf.len();
-        if text.is_ascii() {
-            // Copy, then fold in place: no per-character encoding.
-            self.lower_buf.push_str(text);
-            self.lower_buf[start..].make_ascii_lowercase();
-        } else {
-            // The same folding as the rule side (str::to_lowercase).
-            self.lower_buf.push_str(&text.to_lowercase());
-        }
+        push_lowercase(&mut self.lower_buf, text);
         let end = self.lower_buf.len();
         self.lower_buf.push('\0');
         (start as u32, end as u32)
@@ -455,12 +448,7 @@ impl<'r> Scanner<'r> {
             Some(text) => {
                 let buf = slot.get_or_insert_with(String::new);
                 buf.clear();
-                if text.is_ascii() {
-                    buf.push_str(text);
-                    buf.make_ascii_lowercase();
-                } else {
-                    buf.push_str(&text.to_lowercase());
-                }
+                push_lowercase(buf, text);
             }
         };
         lower(&mut keys.channel, text(k.channel));
@@ -643,6 +631,19 @@ impl<'r> Scanner<'r> {
             return pattern.matches_text(raw, &self.lower_buf[start as usize..end as usize]);
         }
         (0..event.fields.len()).any(|i| self.pattern_at(pattern, i, event))
+    }
+}
+
+/// Appends `text` lowercased, folded as the rule side folds
+/// (`str::to_lowercase`); ASCII is copied, then folded in place, with no
+/// per-character encoding.
+fn push_lowercase(buf: &mut String, text: &str) {
+    if text.is_ascii() {
+        let start = buf.len();
+        buf.push_str(text);
+        buf[start..].make_ascii_lowercase();
+    } else {
+        buf.push_str(&text.to_lowercase());
     }
 }
 

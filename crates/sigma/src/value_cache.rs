@@ -20,20 +20,20 @@ pub(crate) const MIN_CACHED: usize = 32;
 /// Bytes of values and needle lists held before starting over.
 const BUDGET: usize = 2 << 20;
 
-/// A field and one of its values, lowercased.
-type Owned = (Field, Box<[u8]>);
+/// One field's lowercased values and the needles found in each: looked up
+/// by the value's bytes, with no owned key built.
+type FieldValues = HashMap<Box<[u8]>, Box<[u32]>>;
 
 #[derive(Default)]
 pub(crate) struct ValueCache {
-    needles: HashMap<Owned, Box<[u32]>>,
+    needles: HashMap<Field, FieldValues>,
     bytes: usize,
 }
 
 impl ValueCache {
     /// The needles found in `value` of `field`, if it was searched before.
     pub(crate) fn get(&self, field: Field, value: &[u8]) -> Option<&[u32]> {
-        // The key borrows nothing: a lookup builds no owned key.
-        self.needles.get(&(field, value) as &dyn Key).map(|needles| &**needles)
+        self.needles.get(&field)?.get(value).map(|needles| &**needles)
     }
 
     pub(crate) fn insert(&mut self, field: Field, value: &[u8], needles: &[u32]) {
@@ -42,50 +42,12 @@ impl ValueCache {
             self.clear();
         }
         self.bytes += size;
-        self.needles.insert((field, value.into()), needles.into());
+        self.needles.entry(field).or_default().insert(value.into(), needles.into());
     }
 
     pub(crate) fn clear(&mut self) {
         self.needles.clear();
         self.bytes = 0;
-    }
-}
-
-/// A (field, value) key as either the owned or the borrowed form, so the
-/// map can be searched with a borrowed value.
-trait Key {
-    fn key(&self) -> (Field, &[u8]);
-}
-
-impl Key for Owned {
-    fn key(&self) -> (Field, &[u8]) {
-        (self.0, &self.1)
-    }
-}
-
-impl Key for (Field, &[u8]) {
-    fn key(&self) -> (Field, &[u8]) {
-        (self.0, self.1)
-    }
-}
-
-impl<'a> std::borrow::Borrow<dyn Key + 'a> for Owned {
-    fn borrow(&self) -> &(dyn Key + 'a) {
-        self
-    }
-}
-
-impl PartialEq for dyn Key + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for dyn Key + '_ {}
-
-impl std::hash::Hash for dyn Key + '_ {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key().hash(state);
     }
 }
 
