@@ -11,6 +11,11 @@ use std::time::Instant;
 use ferret_model::FieldNames;
 use ferret_read::{Format, ReadError, ReadOptions, ReadResult, StreamVisitor, expand_inputs, read_input};
 
+/// The allocator `ferret` uses, so the floor and the hunt compare like
+/// with like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Count(u64, u64);
 
 impl StreamVisitor for Count {
