@@ -23,6 +23,7 @@ pub mod diagnostic;
 mod dump;
 pub mod filter;
 mod glob;
+mod keywords;
 mod lazy;
 mod literals;
 pub mod logsource;

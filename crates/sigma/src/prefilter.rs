@@ -26,11 +26,13 @@
 //! `not`), it gets no requirement and is always evaluated.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
+use ferret_model::Field;
 use ferret_model::value::Num;
-use ferret_model::{Field, SourceKind};
 
 use crate::detection::{Detection, Expr, Item, Search, Target};
+use crate::keywords::{KeywordTable, Keywords, Searchers};
 use crate::literals::{Engine, Literals};
 use crate::pattern::{Pattern, StrMatch};
 use crate::value_cache::{MIN_CACHED, ValueCache};
@@ -61,12 +63,9 @@ pub(crate) struct Prefilter {
     /// in the values of fields such a needle is bound to (and in every value
     /// of a cloud event).
     automaton: Option<Literals>,
-    /// By event kind (`SourceKind as usize`): the literals of the keyword
-    /// needles of rules filed under that kind (pattern → literal id),
-    /// searched in the other values and the raw line. An EVTX event is not
-    /// searched for a web server's keywords, and a kind without keyword
-    /// rules has no value lowercased for them.
-    keywords: Vec<Option<(Literals, Vec<usize>)>>,
+    /// The keyword needles' literals by rule: an event's other values and
+    /// its raw line are searched for those of the rules its routing reaches.
+    keywords: KeywordTable,
     /// Whole-value needles: lowercased value → (field, needle).
     whole: HashMap<Box<[u8]>, Vec<(Field, u32)>>,
     /// By field index: some whole-value needle is bound to the field.
@@ -96,11 +95,13 @@ pub(crate) struct Haystack<'a> {
     pub(crate) segments: &'a Segments,
     /// Cloud events: a needle counts in any field.
     pub(crate) any_field: bool,
+    /// The keywords of the rules the event can reach, searched in the
+    /// values after `bound_end`.
+    pub(crate) keywords: Option<&'a Keywords>,
 }
 
 impl Prefilter {
-    /// `kinds[i]`: the event kinds rule `i` is filed under.
-    pub(crate) fn build(detections: &[&Detection], kinds: &[&[SourceKind]], engine: Engine) -> Prefilter {
+    pub(crate) fn build(detections: &[&Detection], engine: Engine) -> Prefilter {
         use rayon::prelude::*;
         // Deriving each rule's requirement is independent: in parallel.
         let requirements: Vec<Vec<Need>> =
@@ -152,33 +153,21 @@ impl Prefilter {
             });
             by_literal[lit].push((*field, id));
         }
-        // Keyword literals by the kinds of the rules that need them.
-        let mut keyword_ids: Vec<Vec<usize>> = vec![Vec::new(); SourceKind::ALL.len()];
-        for (lit, needles) in by_literal.iter().enumerate() {
-            let mut lit_kinds = [false; SourceKind::ALL.len()];
-            for &(_, needle) in needles.iter().filter(|(field, _)| field.is_none()) {
-                for &(rule, _) in &postings[needle as usize] {
-                    for &kind in kinds[rule as usize] {
-                        lit_kinds[kind as usize] = true;
-                    }
-                }
-            }
-            for kind in (0..lit_kinds.len()).filter(|&k| lit_kinds[k]) {
-                keyword_ids[kind].push(lit);
-            }
-        }
-        let (automaton, keywords) = rayon::join(
-            || Literals::build(&literals, engine),
-            || {
-                keyword_ids
-                    .into_par_iter()
-                    .map(|ids| {
-                        let texts: Vec<&String> = ids.iter().map(|&l| &literals[l]).collect();
-                        Literals::build(&texts, engine).map(|automaton| (automaton, ids))
-                    })
-                    .collect::<Vec<_>>()
-            },
+        // The keyword literals and the rules that need them: searched for
+        // per routing (see `keywords`).
+        let keywords = KeywordTable::new(
+            clauses.len(),
+            by_literal.iter().enumerate().filter_map(|(lit, needles)| {
+                let mut rules: Vec<u32> = needles
+                    .iter()
+                    .filter(|(field, _)| field.is_none())
+                    .flat_map(|&(_, needle)| postings[needle as usize].iter().map(|&(rule, _)| rule))
+                    .collect();
+                rules.dedup();
+                (!rules.is_empty()).then(|| (literals[lit].clone(), lit as u32, rules))
+            }),
         );
+        let automaton = Literals::build(&literals, engine);
         Prefilter { automaton, keywords, whole, whole_fields, clauses, postings, by_literal, needles: needle_ids.len() }
     }
 
@@ -246,22 +235,25 @@ impl Prefilter {
         self.whole_fields.get(field.index()).copied().unwrap_or(false)
     }
 
-    /// Are there keyword needles for events of `kind` (must every value
-    /// and the raw line be searched)?
-    pub(crate) fn has_keywords(&self, kind: SourceKind) -> bool {
-        self.keywords[kind as usize].is_some()
+    /// The searcher for the keywords `rules` need (`None`: they need none,
+    /// and an event's other values need not be searched).
+    pub(crate) fn keywords_of(
+        &self,
+        rules: impl IntoIterator<Item = usize>,
+        built: &mut Searchers,
+    ) -> Option<Arc<Keywords>> {
+        self.keywords.searcher(rules, built)
     }
 
-    /// Marks in `seen` (a bitset) the needles of an event of `kind` found
-    /// in its values (see [`Haystack`]); `cache` remembers what long values
-    /// held.
-    pub(crate) fn scan(&self, kind: SourceKind, haystack: &Haystack<'_>, seen: &mut Seen, cache: &mut ValueCache) {
+    /// Marks in `seen` (a bitset) the needles of an event found in its
+    /// values (see [`Haystack`]); `cache` remembers what long values held.
+    pub(crate) fn scan(&self, haystack: &Haystack<'_>, seen: &mut Seen, cache: &mut ValueCache) {
         seen.reset(self.needles);
-        let Haystack { bytes: haystack, bound_end, segments, any_field } = *haystack;
+        let Haystack { bytes: haystack, bound_end, segments, any_field, keywords } = *haystack;
         let bound_end = bound_end.min(haystack.len());
-        if let Some((automaton, ids)) = &self.keywords[kind as usize] {
-            automaton.for_each(&haystack[bound_end..], |_, pattern| {
-                for &(needle_field, needle) in &self.by_literal[ids[pattern]] {
+        if let Some(keywords) = keywords {
+            keywords.for_each(&haystack[bound_end..], |literal| {
+                for &(needle_field, needle) in &self.by_literal[literal as usize] {
                     if needle_field.is_none() {
                         seen.set(needle as usize);
                     }

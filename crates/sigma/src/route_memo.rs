@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use ferret_model::SourceKind;
 
+use crate::keywords::{Keywords, Searchers};
 use crate::prefilter::FieldBits;
 use crate::route::RouteKey;
-use crate::ruleset::RuleSet;
+use crate::ruleset::{Index, RuleSet};
 
 /// What the index offers events of one (kind, routing key, EventID).
 #[derive(Default)]
@@ -25,6 +26,9 @@ pub(crate) struct Routing {
     /// searched, and values looked up whole.
     pub(crate) searched: FieldBits,
     pub(crate) whole: FieldBits,
+    /// The keywords of every rule these keys reach (`None`: no keyword
+    /// rule, and values no needle is bound to are not searched at all).
+    pub(crate) keywords: Option<Arc<Keywords>>,
 }
 
 /// (kind, lowercase channel or program, EventID).
@@ -42,6 +46,8 @@ pub(crate) struct RouteMemo {
     /// The last routing asked for: consecutive events mostly share it,
     /// and comparing with it needs no owned key.
     last: Option<(MemoKey, Arc<Routing>)>,
+    /// Keyword searchers by keyword set, shared by the routings.
+    keywords: Searchers,
 }
 
 impl RouteMemo {
@@ -67,10 +73,11 @@ impl RouteMemo {
         let routing = match self.routes.get(&key) {
             Some(routing) => routing.clone(),
             None => {
-                let routing = Arc::new(Routing::new(set, prefiltered, &key));
                 if self.routes.len() >= MAX_ROUTES {
                     self.routes.clear();
+                    self.keywords.clear();
                 }
+                let routing = Arc::new(Routing::new(set, prefiltered, &key, &mut self.keywords));
                 self.routes.insert(key.clone(), routing.clone());
                 routing
             }
@@ -83,18 +90,26 @@ impl RouteMemo {
     pub(crate) fn clear(&mut self) {
         self.routes.clear();
         self.last = None;
+        self.keywords.clear();
     }
 }
 
 impl Routing {
-    fn new(set: &RuleSet, prefiltered: bool, (kind, routing_key, event_id): &MemoKey) -> Routing {
+    fn new(
+        set: &RuleSet,
+        prefiltered: bool,
+        (kind, routing_key, event_id): &MemoKey,
+        keywords: &mut Searchers,
+    ) -> Routing {
         let lookups = lookup_keys(routing_key.clone(), event_id.clone());
         let index = if prefiltered { &set.ungated } else { &set.plain };
         let mut routing = Routing::default();
-        if let Some(by_key) = index.get(kind) {
-            let lists: Vec<&[(usize, u16)]> =
-                lookups.iter().filter_map(|key| by_key.get(key).map(Vec::as_slice)).collect();
-            merge_sorted(&lists, &mut routing.candidates);
+        merge_sorted(&lists(index, *kind, &lookups), &mut routing.candidates);
+        if prefiltered {
+            // Every rule filed under these keys, gated or not.
+            let reached = lists(&set.plain, *kind, &lookups);
+            let rules = reached.iter().flat_map(|list| list.iter().map(|&(rule, _)| rule));
+            routing.keywords = set.prefilter.keywords_of(rules, keywords);
         }
         for key in &lookups {
             if let Some(views) = set.views.get(kind).and_then(|by_key| by_key.get(key)) {
@@ -107,6 +122,12 @@ impl Routing {
         }
         routing
     }
+}
+
+/// The lists `index` files under `kind` and each of `keys`.
+fn lists<'a>(index: &'a Index, kind: SourceKind, keys: &[RouteKey]) -> Vec<&'a [(usize, u16)]> {
+    let Some(by_key) = index.get(&kind) else { return Vec::new() };
+    keys.iter().filter_map(|key| by_key.get(key).map(Vec::as_slice)).collect()
 }
 
 /// Every index key an event with this routing key and EventID is filed

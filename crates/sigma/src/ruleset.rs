@@ -182,9 +182,8 @@ impl RuleSet {
         // The literal prefilter (its automaton is the slowest part of
         // loading) is built while the routing index is.
         let detections: Vec<&crate::detection::Detection> = rules.iter().map(|(rule, _)| &rule.detection).collect();
-        let kinds: Vec<&[SourceKind]> = rules.iter().map(|(_, route)| route.kinds.as_slice()).collect();
         let (prefilter, Indexes { index, plain, compiled }) =
-            rayon::join(|| Prefilter::build(&detections, &kinds, engine), || build_indexes(&rules, &names));
+            rayon::join(|| Prefilter::build(&detections, engine), || build_indexes(&rules, &names));
         let routed: Vec<Routed> = rules
             .into_iter()
             .zip(compiled)
@@ -285,7 +284,7 @@ impl RuleSet {
 }
 
 /// Routing indexes by event kind, then (channel or program, EventID).
-type Index = HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>;
+pub(crate) type Index = HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>;
 
 /// A table by the same kinds and keys as `index`, from each key's rule
 /// list; a key `make` gives nothing for is left out.

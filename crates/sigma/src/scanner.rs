@@ -176,8 +176,8 @@ impl<'r> Scanner<'r> {
         self.segments.clear();
         // First the values of fields needles are bound to (searched with
         // the whole automaton), then the values compared whole (looked
-        // up), then the rest (searched for keywords only, if the kind has
-        // keyword rules).
+        // up), then the rest (searched for keywords only, if the rules the
+        // event can reach have keywords).
         for i in 0..event.fields.len() {
             if (any_field || searched(event.fields[i].0))
                 && let Some((start, end)) = self.lower_at(i, event)
@@ -209,7 +209,7 @@ impl<'r> Scanner<'r> {
                 self.segments.push((start, end, Some(event.fields[i].0)));
             }
         }
-        if prefilter.has_keywords(event.kind) {
+        if routing.keywords.is_some() {
             for i in 0..event.fields.len() {
                 if self.lower[i].is_none()
                     && let Some((start, end)) = self.lower_at(i, event)
@@ -224,8 +224,14 @@ impl<'r> Scanner<'r> {
             }
         }
         // Every push appended to the buffer: segments are in order.
-        let haystack = Haystack { bytes: self.lower_buf.as_bytes(), bound_end, segments: &self.segments, any_field };
-        prefilter.scan(event.kind, &haystack, &mut self.seen, &mut self.values);
+        let haystack = Haystack {
+            bytes: self.lower_buf.as_bytes(),
+            bound_end,
+            segments: &self.segments,
+            any_field,
+            keywords: routing.keywords.as_deref(),
+        };
+        prefilter.scan(&haystack, &mut self.seen, &mut self.values);
     }
 
     fn reset_lower(&mut self, event: &Event) {

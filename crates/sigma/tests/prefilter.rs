@@ -125,6 +125,47 @@ fn keywords_are_searched_for_the_kinds_their_rules_serve() {
 }
 
 #[test]
+fn keywords_are_searched_for_the_rules_each_channel_reaches() {
+    // 150 keywords: more than the SIMD first pass takes, so events of the
+    // Application channel go through the automaton alone.
+    let many: String = (0..150).map(|i| format!("    - 'antivirus{i:03}'\n")).collect();
+    let set = rules(&[
+        ("any channel", "product: windows", "keywords:\n    - 'sekurlsa::'\n    - 'eo.oe.kiwi'\ncondition: keywords"),
+        ("application", "product: windows\n    service: application", "keywords:\n    - 'kali'\ncondition: keywords"),
+        ("many", "product: windows\n    service: application", &format!("keywords:\n{many}condition: keywords")),
+    ]);
+    let sysmon =
+        |text: &str| event(&set, SourceKind::Windows, &[("Channel", SYSMON), ("EventID", "1"), ("CommandLine", text)]);
+    let application = |text: &str| {
+        event(
+            &set,
+            SourceKind::Windows,
+            &[("Channel", "Application"), ("EventID", "1000"), ("Data", "x"), ("Data", text)],
+        )
+    };
+    let found = titles(
+        &set,
+        &[
+            sysmon("<3 eo.oe.kiwi"),
+            sysmon("kali antivirus042"),
+            application("KALI <3 EO.OE.KIWI"),
+            application("found AntiVirus149 and Antivirus000"),
+            application("notepad"),
+        ],
+    );
+    assert_eq!(
+        found,
+        vec![
+            vec!["any channel"],
+            Vec::<&str>::new(),
+            vec!["any channel", "application"],
+            vec!["many"],
+            Vec::<&str>::new(),
+        ]
+    );
+}
+
+#[test]
 fn routing_memo_keeps_channels_and_event_ids_apart() {
     let set = rules(&[
         (
