@@ -110,7 +110,7 @@ impl Keywords {
         let from = match &self.first {
             None => 0,
             Some(first) => match first.find(haystack) {
-                None => 0,
+                None => return,
                 Some(m) => m.start(),
             },
         };
