@@ -7,7 +7,6 @@
 //! symbol. Each reader keeps a [`FieldCache`] in front of it so the shared
 //! map is only consulted the first time a reader meets a name.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use lasso::{Spur, ThreadedRodeo};
@@ -100,12 +99,13 @@ impl FieldNames {
 #[derive(Debug)]
 pub struct FieldCache {
     names: Arc<FieldNames>,
-    local: HashMap<Box<str>, Field>,
+    /// Looked up for every field of every event: foldhash.
+    local: foldhash::HashMap<Box<str>, Field>,
 }
 
 impl FieldCache {
     pub fn new(names: Arc<FieldNames>) -> Self {
-        Self { names, local: HashMap::new() }
+        Self { names, local: Default::default() }
     }
 
     /// The symbol for `name`.
@@ -116,6 +116,18 @@ impl FieldCache {
         let field = self.names.intern(name);
         self.local.insert(name.into(), field);
         field
+    }
+
+    /// The symbol for `name` if any event or rule has used it, without
+    /// interning it (a name found is remembered, a name missing asked for
+    /// again).
+    pub fn get(&mut self, name: &str) -> Option<Field> {
+        if let Some(field) = self.local.get(name) {
+            return Some(*field);
+        }
+        let field = self.names.get(name)?;
+        self.local.insert(name.into(), field);
+        Some(field)
     }
 
     /// The shared interner behind this cache.
@@ -139,5 +151,8 @@ mod tests {
         assert_eq!(names.resolve(image), "Image");
         assert_eq!(names.get("Image"), Some(image));
         assert_eq!(names.get("Nope"), None);
+        assert_eq!(a.get("Nope"), None, "looking a name up does not intern it");
+        assert_eq!(names.get("Nope"), None);
+        assert_eq!(b.get("image"), names.get("image"));
     }
 }

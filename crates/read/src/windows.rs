@@ -126,7 +126,7 @@ pub fn flatten_event<J: JsonTree>(root: &J, event: &mut Event, fields: &mut Fiel
         }
     }
     if event.timestamp.is_none() {
-        let created = fields.names().get("TimeCreated_SystemTime");
+        let created = fields.get("TimeCreated_SystemTime");
         event.timestamp = created.and_then(|f| event.first(f)).and_then(Value::as_str).and_then(parse_timestamp);
     }
 }

@@ -67,7 +67,7 @@ pub(crate) struct Prefilter {
     /// its raw line are searched for those of the rules its routing reaches.
     keywords: KeywordTable,
     /// Whole-value needles: lowercased value → (field, needle).
-    whole: HashMap<Box<[u8]>, Vec<(Field, u32)>>,
+    whole: foldhash::HashMap<Box<[u8]>, Vec<(Field, u32)>>,
     /// By field index: some whole-value needle is bound to the field.
     whole_fields: Vec<bool>,
     /// Per rule: how many clauses must hold (0: the rule is not gated).
@@ -133,7 +133,7 @@ impl Prefilter {
         let mut literal_ids: HashMap<String, usize> = HashMap::new();
         let mut literals: Vec<String> = Vec::new();
         let mut by_literal: Vec<Vec<(Option<Field>, u32)>> = Vec::new();
-        let mut whole: HashMap<Box<[u8]>, Vec<(Field, u32)>> = HashMap::new();
+        let mut whole: foldhash::HashMap<Box<[u8]>, Vec<(Field, u32)>> = Default::default();
         let mut whole_fields = Vec::new();
         // In needle order, so the automaton does not depend on hash order.
         let mut by_id: Vec<(&(String, Option<Field>), &u32)> = needle_ids.iter().collect();

@@ -3,7 +3,6 @@
 //! each scanner works it out once per distinct combination and keeps it,
 //! instead of looking up and merging up to four index lists per event.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use ferret_model::SourceKind;
@@ -42,7 +41,7 @@ const MAX_ROUTES: usize = 1024;
 
 #[derive(Default)]
 pub(crate) struct RouteMemo {
-    routes: HashMap<MemoKey, Arc<Routing>>,
+    routes: foldhash::HashMap<MemoKey, Arc<Routing>>,
     /// The last routing asked for: consecutive events mostly share it,
     /// and comparing with it needs no owned key.
     last: Option<(MemoKey, Arc<Routing>)>,

@@ -9,8 +9,6 @@
 //! borrow another value's needles. Memory is bounded: past the budget the
 //! cache starts over.
 
-use std::collections::HashMap;
-
 use ferret_model::Field;
 
 /// Values shorter than this are searched every time: their search costs
@@ -22,11 +20,11 @@ const BUDGET: usize = 2 << 20;
 
 /// One field's lowercased values and the needles found in each: looked up
 /// by the value's bytes, with no owned key built.
-type FieldValues = HashMap<Box<[u8]>, Box<[u32]>>;
+type FieldValues = foldhash::HashMap<Box<[u8]>, Box<[u32]>>;
 
 #[derive(Default)]
 pub(crate) struct ValueCache {
-    needles: HashMap<Field, FieldValues>,
+    needles: foldhash::HashMap<Field, FieldValues>,
     bytes: usize,
 }
 
