@@ -27,6 +27,7 @@ mod keywords;
 mod lazy;
 mod literals;
 pub mod logsource;
+mod lowercase;
 pub mod modifiers;
 pub mod pattern;
 mod prefilter;

@@ -4,6 +4,7 @@
 use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceKind, Value};
 
 use crate::detection::{Expr, Item, Target};
+use crate::lowercase::{fold_ascii_from, push_lowercase};
 use crate::pattern::{Pattern, compare_fields};
 use crate::prefilter::{Haystack, Seen, Segments};
 use crate::route::{Accept, EventKeys, Resolved, View};
@@ -210,18 +211,7 @@ impl<'r> Scanner<'r> {
             }
         }
         if routing.keywords.is_some() {
-            for i in 0..event.fields.len() {
-                if self.lower[i].is_none()
-                    && let Some((start, end)) = self.lower_at(i, event)
-                {
-                    self.segments.push((start, end, Some(event.fields[i].0)));
-                }
-            }
-            if event.raw.is_some()
-                && let Some((start, end)) = self.raw_lower(event)
-            {
-                self.segments.push((start, end, None));
-            }
+            self.lower_rest(event);
         }
         // Every push appended to the buffer: segments are in order.
         let haystack = Haystack {
@@ -232,6 +222,45 @@ impl<'r> Scanner<'r> {
             keywords: routing.keywords.as_deref(),
         };
         prefilter.scan(&haystack, &mut self.seen, &mut self.values);
+    }
+
+    /// Lowercases every value not lowercased yet, and the raw line, onto
+    /// the end of the buffer (the keyword search reads them there). Copied
+    /// first and folded in one pass: these are most of an event's values,
+    /// and lowercasing them one by one cost more per value than per byte.
+    fn lower_rest(&mut self, event: &Event) {
+        let from = self.lower_buf.len();
+        let copied = |buf: &mut String, text: &str| {
+            let start = buf.len() as u32;
+            buf.push_str(text);
+            let end = buf.len() as u32;
+            buf.push('\0');
+            (start, end)
+        };
+        for (i, (_, value)) in event.fields.iter().enumerate() {
+            if self.lower[i].is_none()
+                && let Some(text) = value.as_str()
+            {
+                self.lower[i] = Some(copied(&mut self.lower_buf, text));
+            }
+        }
+        if let Some(raw) = event.raw.as_deref() {
+            self.raw_lower = Some(copied(&mut self.lower_buf, raw));
+        }
+        if !fold_ascii_from(&mut self.lower_buf, from) {
+            // Not all ASCII (rare): lowercased value by value instead.
+            self.lower_buf.truncate(from);
+            for i in 0..event.fields.len() {
+                if self.lower[i].is_some_and(|(start, _)| start as usize >= from) {
+                    self.lower[i] = None;
+                    self.lower_at(i, event);
+                }
+            }
+            if event.raw.is_some() {
+                self.raw_lower = None;
+                self.raw_lower(event);
+            }
+        }
     }
 
     fn reset_lower(&mut self, event: &Event) {
@@ -637,19 +666,6 @@ impl<'r> Scanner<'r> {
             return pattern.matches_text(raw, &self.lower_buf[start as usize..end as usize]);
         }
         (0..event.fields.len()).any(|i| self.pattern_at(pattern, i, event))
-    }
-}
-
-/// Appends `text` lowercased, folded as the rule side folds
-/// (`str::to_lowercase`); ASCII is copied, then folded in place, with no
-/// per-character encoding.
-fn push_lowercase(buf: &mut String, text: &str) {
-    if text.is_ascii() {
-        let start = buf.len();
-        buf.push_str(text);
-        buf[start..].make_ascii_lowercase();
-    } else {
-        buf.push_str(&text.to_lowercase());
     }
 }
 

@@ -147,6 +147,9 @@ fn keywords_are_searched_for_the_rules_each_channel_reaches() {
         &set,
         &[
             sysmon("<3 eo.oe.kiwi"),
+            // The Kelvin sign lowercases to an ASCII `k`: found only if
+            // the value is lowercased in full, not folded as ASCII.
+            sysmon("EO.OE.\u{212A}IWI"),
             sysmon("kali antivirus042"),
             application("KALI <3 EO.OE.KIWI"),
             application("found AntiVirus149 and Antivirus000"),
@@ -156,6 +159,7 @@ fn keywords_are_searched_for_the_rules_each_channel_reaches() {
     assert_eq!(
         found,
         vec![
+            vec!["any channel"],
             vec!["any channel"],
             Vec::<&str>::new(),
             vec!["any channel", "application"],
