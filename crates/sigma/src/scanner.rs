@@ -35,6 +35,8 @@ pub struct Scanner<'r> {
     first: Vec<u32>,
     next: Vec<u32>,
     touched: Vec<Field>,
+    /// Whether `first` and `next` describe the current event yet.
+    indexed: bool,
     /// The field view of the rule being evaluated (alternative sources).
     view: Option<&'r View>,
     /// The rules routing offers the current event, reused between events.
@@ -63,6 +65,7 @@ impl<'r> Scanner<'r> {
             first: Vec::new(),
             next: Vec::new(),
             touched: Vec::new(),
+            indexed: false,
             view: None,
             candidates: Vec::new(),
             event_keys: EventKeys::default(),
@@ -106,7 +109,9 @@ impl<'r> Scanner<'r> {
             _ => None,
         };
         self.reset_lower(event);
-        self.index_fields(event);
+        // The field table is built when something first reads it: many
+        // events meet no rule that gets that far.
+        self.indexed = false;
         let event_id = if event.kind == SourceKind::Windows { keys.event_id.as_deref() } else { None };
         // With the prefilter, routing only offers the rules it cannot gate;
         // the others come from the needles the event contains.
@@ -116,6 +121,10 @@ impl<'r> Scanner<'r> {
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         if self.use_prefilter {
+            if !routing.views.is_empty() || event.kind == SourceKind::Cloud {
+                // Views and cloud spellings read fields through the table.
+                self.index_fields(event);
+            }
             self.run_prefilter(event, &routing);
             let mut unlocked = std::mem::take(&mut self.unlocked);
             set.prefilter.unlocked(&mut self.seen, &mut unlocked);
@@ -153,6 +162,9 @@ impl<'r> Scanner<'r> {
                 Accept::Yes(view) => view,
             };
             last_accepted = Some(index);
+            if !self.indexed {
+                self.index_fields(event);
+            }
             let detection = &routed.rule.get().detection;
             if self.eval(&detection.condition, &detection.searches, event) {
                 let mut fields = Vec::new();
@@ -301,6 +313,7 @@ impl<'r> Scanner<'r> {
     /// Builds the field → positions table for `event`, so a pattern looks
     /// only at the values of its own field.
     fn index_fields(&mut self, event: &Event) {
+        self.indexed = true;
         // Clear only the slots the previous event set.
         for field in self.touched.drain(..) {
             self.first[field.index()] = 0;
@@ -320,6 +333,7 @@ impl<'r> Scanner<'r> {
 
     /// 1 + the position of `field`'s first value (0 when absent).
     fn head(&self, field: Field) -> u32 {
+        debug_assert!(self.indexed, "the field table is read before it is built");
         self.first.get(field.index()).copied().unwrap_or(0)
     }
 
