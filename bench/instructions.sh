@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Instruction counts of a hunt, under valgrind's callgrind: the same figure
+# for the same binary and input whatever else the machine is doing, where
+# the wall-clock figures of bench/hunt.sh drift by tens of percent on this
+# shared 2-core machine. Instructions are not time (a cache miss costs many
+# cycles and no instruction), so this is the ratio to compare changes with,
+# and bench/hunt.sh the one that says how fast.
+#
+#   bench/instructions.sh         (evtx-attack-samples, 8,255 records, 1 thread)
+#
+# Prints, in millions of instructions: the parse floor, the no-rules hunt,
+# start-up from the compiled-rule cache, the full-corpus hunt; then the
+# matching ratio (full - start-up) / no-rules and no-rules / floor.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=../shared/data
+[ -d "$data" ] || { echo "bench: ../shared/data is missing" >&2; exit 1; }
+command -v valgrind >/dev/null || { echo "bench: valgrind is missing" >&2; exit 1; }
+cargo build --release --quiet -p ferret-cli
+cargo build --release --quiet -p ferret-read --example parse_floor
+ferret=target/release/ferret
+floor=target/release/examples/parse_floor
+evtx=$data/evtx-attack-samples
+rules=(-r "$data/sigma/rules" -r "$data/sigma/rules-emerging-threats" -r "$data/sigma/rules-threat-hunting")
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+touch "$work/empty.log"; mkdir "$work/norules"
+export FERRET_CACHE_DIR="$work/cache"
+# Fill the compiled-rule cache first: hunts load from it, as by default.
+"$ferret" hunt "$work/empty.log" "${rules[@]}" -q -f jsonl -o /dev/null
+
+count() { # millions of instructions of one run
+    valgrind --tool=callgrind --callgrind-out-file="$work/out" "$@" >/dev/null 2>"$work/log" || true
+    awk '/Collected :/ {printf "%.1f", $NF / 1e6}' "$work/log"
+}
+
+echo "ferret instruction counts  $(date -u +%Y-%m-%dT%H:%MZ)  commit $(git rev-parse --short HEAD)  input evtx-attack-samples"
+i_floor=$(count "$floor" ferret "$evtx")
+i_none=$(count "$ferret" -j1 hunt "$evtx" --no-builtin -r "$work/norules" -q -f jsonl -o /dev/null)
+i_start=$(count "$ferret" -j1 hunt "$work/empty.log" "${rules[@]}" -q -f jsonl -o /dev/null)
+i_full=$(count "$ferret" -j1 hunt "$evtx" "${rules[@]}" -q -f jsonl -o /dev/null)
+printf '%-52s %9s M\n' "parse floor: records into the field view" "$i_floor" \
+    "hunt: no rules" "$i_none" "start-up: full corpus, rule cache" "$i_start" "hunt: full corpus" "$i_full"
+awk -v f="$i_floor" -v n="$i_none" -v s="$i_start" -v h="$i_full" 'BEGIN {
+    printf "matching: (full hunt - start-up) / no-rules hunt:    %.3f\n", (h - s) / n
+    printf "no-rules hunt / parse floor:                         %.3f\n", n / f
+    printf "matching per record:                                 %.0f instructions\n", (h - s - n) * 1e6 / 8255
+}'
