@@ -14,16 +14,8 @@
 # Needs ../shared/data. Compare figures as ratios within one run: the
 # machine is small and noisy.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 runs=${1:-5}
-data=../shared/data
-[ -d "$data" ] || { echo "bench: ../shared/data is missing" >&2; exit 1; }
-cargo build --release --quiet -p ferret-cli
-cargo build --release --quiet -p ferret-read --example parse_floor
-ferret=target/release/ferret
-floor=target/release/examples/parse_floor
-evtx=$data/evtx-attack-samples
-rules=(-r "$data/sigma/rules" -r "$data/sigma/rules-emerging-threats" -r "$data/sigma/rules-threat-hunting")
+source "$(dirname "$0")/common.sh"
 empty=$(mktemp -d); touch "$empty/empty.log"; mkdir "$empty/norules"
 # evtx-attack-samples replicated 10 times (symlinks), for scaling and RSS.
 x10="$empty/x10"; mkdir "$x10"

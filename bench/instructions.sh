@@ -12,16 +12,8 @@
 # start-up from the compiled-rule cache, the full-corpus hunt; then the
 # matching ratio (full - start-up) / no-rules and no-rules / floor.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-data=../shared/data
-[ -d "$data" ] || { echo "bench: ../shared/data is missing" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "bench: valgrind is missing" >&2; exit 1; }
-cargo build --release --quiet -p ferret-cli
-cargo build --release --quiet -p ferret-read --example parse_floor
-ferret=target/release/ferret
-floor=target/release/examples/parse_floor
-evtx=$data/evtx-attack-samples
-rules=(-r "$data/sigma/rules" -r "$data/sigma/rules-emerging-threats" -r "$data/sigma/rules-threat-hunting")
+source "$(dirname "$0")/common.sh"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 touch "$work/empty.log"; mkdir "$work/norules"
 export FERRET_CACHE_DIR="$work/cache"

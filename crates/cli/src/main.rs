@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc: hunts 14-21% faster than with the system allocator (bench/RESULTS.md).
+/// mimalloc: hunts 15-20% faster than with the system allocator
+/// (bench/RESULTS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, packed};
 
 /// The keyword literals of a rule set, and which rules need which.
-#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct KeywordTable {
     /// Distinct keyword literals (lowercase), with the id of the same text
     /// among the prefilter's literals.
@@ -88,7 +88,7 @@ impl KeywordTable {
     fn build(&self, wanted: &[u32]) -> Keywords {
         let texts: Vec<&str> = wanted.iter().map(|&k| self.literals[k as usize].0.as_str()).collect();
         let first = packed::Config::new().builder().extend(&texts).build();
-        // Built for every distinct routing: the contiguous NFA builds
+        // Built for each distinct keyword set: the contiguous NFA builds
         // several times faster than a DFA, and runs only past a hit.
         let automaton = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::ContiguousNFA))

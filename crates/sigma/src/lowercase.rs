@@ -1,7 +1,8 @@
 //! Lowercasing event values, as the rule side lowercases its values
 //! (`str::to_lowercase`), at the speed the prefilter needs: every value an
 //! event's rules may search is lowercased once per event, which made
-//! lowercasing a tenth of the matching cost when it went byte by byte.
+//! lowercasing a seventh of the matching instructions when values went
+//! one call each and each call byte by byte.
 
 /// Appends `text` lowercased to `buf`: ASCII text (nearly all of it in
 /// logs) is copied, then folded eight bytes at a time.

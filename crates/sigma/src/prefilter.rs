@@ -91,7 +91,8 @@ pub(crate) struct Haystack<'a> {
     /// values, the raw line), searched for keywords only.
     pub(crate) bytes: &'a [u8],
     pub(crate) bound_end: usize,
-    /// Which value is where.
+    /// Which value is where: those up to `bound_end` and those looked up
+    /// whole (the rest is searched as one run).
     pub(crate) segments: &'a Segments,
     /// Cloud events: a needle counts in any field.
     pub(crate) any_field: bool,
