@@ -6,12 +6,17 @@
 # cycles and no instruction), so this is the ratio to compare changes with,
 # and bench/hunt.sh the one that says how fast.
 #
-#   bench/instructions.sh         (evtx-attack-samples, 8,255 records, 1 thread)
+#   bench/instructions.sh [RUNS]  (evtx-attack-samples, 8,255 records, 1 thread;
+#                                  median of RUNS runs, default 3)
+#
+# The same binary gives counts within about 2% of each other: the output
+# thread's waits and the per-process hash seeds vary a little.
 #
 # Prints, in millions of instructions: the parse floor, the no-rules hunt,
 # start-up from the compiled-rule cache, the full-corpus hunt; then the
 # matching ratio (full - start-up) / no-rules and no-rules / floor.
 set -euo pipefail
+runs=${1:-3}
 command -v valgrind >/dev/null || { echo "bench: valgrind is missing" >&2; exit 1; }
 source "$(dirname "$0")/common.sh"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -20,12 +25,14 @@ export FERRET_CACHE_DIR="$work/cache"
 # Fill the compiled-rule cache first: hunts load from it, as by default.
 "$ferret" hunt "$work/empty.log" "${rules[@]}" -q -f jsonl -o /dev/null
 
-count() { # millions of instructions of one run
-    valgrind --tool=callgrind --callgrind-out-file="$work/out" "$@" >/dev/null 2>"$work/log" || true
-    awk '/Collected :/ {printf "%.1f", $NF / 1e6}' "$work/log"
+count() { # median over $runs runs, in millions of instructions
+    for _ in $(seq "$runs"); do
+        valgrind --tool=callgrind --callgrind-out-file="$work/out" "$@" >/dev/null 2>"$work/log" || true
+        awk '/Collected :/ {printf "%.1f\n", $NF / 1e6}' "$work/log"
+    done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
-echo "ferret instruction counts  $(date -u +%Y-%m-%dT%H:%MZ)  commit $(git rev-parse --short HEAD)  input evtx-attack-samples"
+echo "ferret instruction counts  $(date -u +%Y-%m-%dT%H:%MZ)  commit $(git rev-parse --short HEAD)  input evtx-attack-samples  runs=$runs"
 i_floor=$(count "$floor" ferret "$evtx")
 i_none=$(count "$ferret" -j1 hunt "$evtx" --no-builtin -r "$work/norules" -q -f jsonl -o /dev/null)
 i_start=$(count "$ferret" -j1 hunt "$work/empty.log" "${rules[@]}" -q -f jsonl -o /dev/null)
