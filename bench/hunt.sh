@@ -79,8 +79,8 @@ for input in "$wjson" "$linux"; do
     read -r t_in m_in < <(measure "$ferret" -j1 hunt "$input" "${rules[@]}" -q -f jsonl -o /dev/null)
     row "$(basename "$input"): full corpus, 1 thread" "$t_in" "$m_in"
 done
-# The same two ratios from runs taken in turns (full, no rules; no rules,
-# parse floor), a ratio per pair, median of the pairs: the machine's speed
+# The same ratios from runs taken in turns (full, all cores, no rules; no
+# rules, parse floor), a ratio per pair, median of the pairs: the machine's speed
 # drifts over a run, and a drift between two blocks of runs moves a ratio
 # of their medians, not a ratio of neighbours.
 wall() { # seconds of one run
@@ -91,9 +91,11 @@ wall() { # seconds of one run
     awk -v n=$((end - start)) 'BEGIN {printf "%.4f", n / 1e9}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-match_ratios=() floor_ratios=()
+match_ratios=() floor_ratios=() scaling_ratios=()
 for _ in $(seq "$runs"); do
     full=$(wall "$ferret" -j1 hunt "$x10" "${rules[@]}" -q -f jsonl -o /dev/null)
+    both=$(wall "$ferret" hunt "$x10" "${rules[@]}" -q -f jsonl -o /dev/null)
+    scaling_ratios+=("$(awk -v one="$full" -v all="$both" 'BEGIN {printf "%.3f", one / all}')")
     none=$(wall "$ferret" -j1 hunt "$x10" --no-builtin -r "$empty/norules" -q -f jsonl -o /dev/null)
     match_ratios+=("$(awk -v f="$full" -v n="$none" -v s="$t_start" 'BEGIN {printf "%.3f", (f - s) / n}')")
     none=$(wall "$ferret" -j1 hunt "$evtx" --no-builtin -r "$empty/norules" -q -f jsonl -o /dev/null)
@@ -102,10 +104,12 @@ for _ in $(seq "$runs"); do
 done
 match_pairs=$(printf '%s\n' "${match_ratios[@]}" | median)
 floor_pairs=$(printf '%s\n' "${floor_ratios[@]}" | median)
+scaling_pairs=$(printf '%s\n' "${scaling_ratios[@]}" | median)
 
 awk -v h="$t_hunt1" -v s="$t_start" -v f="$t_floor" -v r="$t_read" -v n="$t_none" -v x1="$t_x10_1" -v xn="$t_x10" \
     -v m1="$m_hunt" -v m10="$m_x10" -v xz="$t_x10_none" -v c="$t_compile" \
-    -v mp="$match_pairs" -v fp="$floor_pairs" -v mr="${match_ratios[*]}" -v fr="${floor_ratios[*]}" 'BEGIN {
+    -v mp="$match_pairs" -v fp="$floor_pairs" -v mr="${match_ratios[*]}" -v fr="${floor_ratios[*]}" \
+    -v sp="$scaling_pairs" -v sr="${scaling_ratios[*]}" 'BEGIN {
     printf "start-up compiling the corpus:                             %.3f s  (target < 0.3)\n", c
     printf "start-up from the compiled-rule cache:                     %.3f s  (target < 0.05)\n", s
     printf "matching x1: (full hunt - start-up) / no-rules hunt, 1 thread:   %.2f\n", (h - s) / n
@@ -116,5 +120,6 @@ awk -v h="$t_hunt1" -v s="$t_start" -v f="$t_floor" -v r="$t_read" -v n="$t_none
     printf "no-rules hunt / evtx crate alone (no field view):          %.2f\n", n / f
     printf "parse floor / evtx crate alone:                            %.2f\n", r / f
     printf "thread scaling on x10 (1 thread / all cores):              %.2f  (target >= 1.8)\n", x1 / xn
+    printf "  the same, runs in turns (median of pairs):               %.2f  (%s)\n", sp, sr
     printf "peak RSS x10 / x1:                                         %.2f  (target <= 1.1)\n", m10 / m1
 }'
