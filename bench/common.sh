@@ -9,3 +9,6 @@ ferret=target/release/ferret
 floor=target/release/examples/parse_floor
 evtx=$data/evtx-attack-samples
 rules=(-r "$data/sigma/rules" -r "$data/sigma/rules-emerging-threats" -r "$data/sigma/rules-threat-hunting")
+
+# The median of the numbers on standard input, one per line.
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -43,9 +43,7 @@ measure() {
         r=$(tail -1 "$empty/time")
         (( r > rss )) && rss=$r
     done
-    local median
-    median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    echo "$median $rss"
+    echo "$(printf '%s\n' "${times[@]}" | median) $rss"
 }
 
 row() { # label, median, rss
@@ -90,7 +88,6 @@ wall() { # seconds of one run
     end=$(date +%s%N)
     awk -v n=$((end - start)) 'BEGIN {printf "%.4f", n / 1e9}'
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 match_ratios=() floor_ratios=() scaling_ratios=()
 for _ in $(seq "$runs"); do
     full=$(wall "$ferret" -j1 hunt "$x10" "${rules[@]}" -q -f jsonl -o /dev/null)

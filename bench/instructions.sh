@@ -29,7 +29,7 @@ count() { # median over $runs runs, in millions of instructions
     for _ in $(seq "$runs"); do
         valgrind --tool=callgrind --callgrind-out-file="$work/out" "$@" >/dev/null 2>"$work/log" || true
         awk '/Collected :/ {printf "%.1f\n", $NF / 1e6}' "$work/log"
-    done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+    done | median
 }
 
 echo "ferret instruction counts  $(date -u +%Y-%m-%dT%H:%MZ)  commit $(git rev-parse --short HEAD)  input evtx-attack-samples  runs=$runs"

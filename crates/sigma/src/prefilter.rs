@@ -68,8 +68,8 @@ pub(crate) struct Prefilter {
     keywords: KeywordTable,
     /// Whole-value needles: lowercased value → (field, needle).
     whole: foldhash::HashMap<Box<[u8]>, Vec<(Field, u32)>>,
-    /// By field index: some whole-value needle is bound to the field.
-    whole_fields: Vec<bool>,
+    /// The fields some whole-value needle is bound to.
+    whole_fields: FieldBits,
     /// Per rule: how many clauses must hold (0: the rule is not gated).
     clauses: Vec<u8>,
     /// Per needle: the (rule, clause) pairs it satisfies.
@@ -135,7 +135,7 @@ impl Prefilter {
         let mut literals: Vec<String> = Vec::new();
         let mut by_literal: Vec<Vec<(Option<Field>, u32)>> = Vec::new();
         let mut whole: foldhash::HashMap<Box<[u8]>, Vec<(Field, u32)>> = Default::default();
-        let mut whole_fields = Vec::new();
+        let mut whole_fields = FieldBits::default();
         // In needle order, so the automaton does not depend on hash order.
         let mut by_id: Vec<(&(String, Option<Field>), &u32)> = needle_ids.iter().collect();
         by_id.sort_unstable_by_key(|(_, id)| **id);
@@ -144,7 +144,7 @@ impl Prefilter {
                 && let Some(field) = *field
             {
                 whole.entry(literal.as_bytes().into()).or_default().push((field, id));
-                mark(&mut whole_fields, field);
+                whole_fields.insert(field);
                 continue;
             }
             let lit = *literal_ids.entry(literal.clone()).or_insert_with(|| {
@@ -159,12 +159,13 @@ impl Prefilter {
         let keywords = KeywordTable::new(
             clauses.len(),
             by_literal.iter().enumerate().filter_map(|(lit, needles)| {
-                let mut rules: Vec<u32> = needles
+                // Repeats are fine: the table keeps each rule's list sorted
+                // and distinct.
+                let rules: Vec<u32> = needles
                     .iter()
                     .filter(|(field, _)| field.is_none())
                     .flat_map(|&(_, needle)| postings[needle as usize].iter().map(|&(rule, _)| rule))
                     .collect();
-                rules.dedup();
                 (!rules.is_empty()).then(|| (literals[lit].clone(), lit as u32, rules))
             }),
         );
@@ -233,7 +234,7 @@ impl Prefilter {
     /// Is some whole-value needle bound to `field` (must its values be
     /// looked up)?
     pub(crate) fn reads_whole(&self, field: Field) -> bool {
-        self.whole_fields.get(field.index()).copied().unwrap_or(false)
+        self.whole_fields.contains(field)
     }
 
     /// The searcher for the keywords `rules` need (`None`: they need none,
@@ -341,14 +342,6 @@ impl FieldBits {
             *word |= theirs;
         }
     }
-}
-
-/// Sets `field`'s flag in a table by field index.
-fn mark(table: &mut Vec<bool>, field: Field) {
-    if table.len() <= field.index() {
-        table.resize(field.index() + 1, false);
-    }
-    table[field.index()] = true;
 }
 
 /// The needles seen in the current event, as a bitset cleared per event.

@@ -45,21 +45,21 @@ pub struct RuleSet {
     names: Arc<FieldNames>,
     /// By event kind, then by (lowercase channel or program, EventID);
     /// `None` holds rules that accept any.
-    pub(crate) index: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
+    pub(crate) index: Index,
     /// The same without narrowing by the EventIDs rules test: the
     /// reference the optimised paths are checked against.
-    pub(crate) plain: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
+    pub(crate) plain: Index,
     /// The same, for rules the prefilter cannot gate (see `compile`).
-    pub(crate) ungated: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
+    pub(crate) ungated: Index,
     /// By event kind and key: one (rule, selector) per distinct field view
     /// that events of the key are read through.
-    pub(crate) views: HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>,
+    pub(crate) views: Index,
     pub(crate) keys: KeyFields,
     pub(crate) prefilter: Prefilter,
     /// By event kind and key: the fields the needles of the key's rules
     /// are bound to (searched, looked up whole). An event's other values
     /// are not searched: no rule it can reach needs them.
-    pub(crate) read: HashMap<SourceKind, HashMap<RouteKey, (FieldBits, FieldBits)>>,
+    pub(crate) read: PerKey<(FieldBits, FieldBits)>,
     correlations: CorrelationSet,
 }
 
@@ -283,15 +283,15 @@ impl RuleSet {
     }
 }
 
-/// Routing indexes by event kind, then (channel or program, EventID).
-pub(crate) type Index = HashMap<SourceKind, HashMap<RouteKey, Vec<(usize, u16)>>>;
+/// A table by event kind, then (channel or program, EventID).
+pub(crate) type PerKey<T> = HashMap<SourceKind, HashMap<RouteKey, T>>;
+
+/// Routing indexes: the (rule, selector) pairs filed under each key.
+pub(crate) type Index = PerKey<Vec<(usize, u16)>>;
 
 /// A table by the same kinds and keys as `index`, from each key's rule
 /// list; a key `make` gives nothing for is left out.
-fn per_key<T>(
-    index: &Index,
-    mut make: impl FnMut(&[(usize, u16)]) -> Option<T>,
-) -> HashMap<SourceKind, HashMap<RouteKey, T>> {
+fn per_key<T>(index: &Index, mut make: impl FnMut(&[(usize, u16)]) -> Option<T>) -> PerKey<T> {
     index
         .iter()
         .map(|(kind, by_key)| {
