@@ -19,8 +19,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, 
 /// The keyword literals of a rule set, and which rules need which.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct KeywordTable {
-    /// Distinct keyword literals (lowercase), with the id of the same text
-    /// among the prefilter's literals.
+    /// Distinct keyword literals (lowercase), with the prefilter's id of
+    /// the needle each is.
     literals: Vec<(String, u32)>,
     /// Per rule: the keyword literals (indexes into `literals`) among its
     /// needles, sorted.
@@ -41,12 +41,12 @@ pub(crate) struct Keywords {
     /// Reports every occurrence, overlapping ones included (a keyword
     /// inside another must not be missed), from the leftmost on.
     automaton: AhoCorasick,
-    /// Per pattern of `automaton`: the prefilter's literal id.
-    literal_ids: Vec<u32>,
+    /// Per pattern of `automaton`: the prefilter's needle id.
+    needle_ids: Vec<u32>,
 }
 
 impl KeywordTable {
-    /// `keywords`: (text, prefilter literal id, rules needing it).
+    /// `keywords`: (text, prefilter needle id, rules needing it).
     pub(crate) fn new(rules: usize, keywords: impl IntoIterator<Item = (String, u32, Vec<u32>)>) -> KeywordTable {
         let mut table = KeywordTable { literals: Vec::new(), by_rule: vec![Vec::new(); rules] };
         for (text, literal, needing) in keywords {
@@ -95,13 +95,13 @@ impl KeywordTable {
             .match_kind(MatchKind::Standard)
             .build(&texts)
             .expect("keyword literals build an automaton");
-        let literal_ids = wanted.iter().map(|&k| self.literals[k as usize].1).collect();
-        Keywords { first, automaton, literal_ids }
+        let needle_ids = wanted.iter().map(|&k| self.literals[k as usize].1).collect();
+        Keywords { first, automaton, needle_ids }
     }
 }
 
 impl Keywords {
-    /// Calls `found(literal)` (the prefilter's literal id) for every
+    /// Calls `found(needle)` (the prefilter's needle id) for every
     /// occurrence of a keyword in `haystack`, overlapping ones included.
     #[inline]
     pub(crate) fn for_each(&self, haystack: &[u8], mut found: impl FnMut(u32)) {
@@ -115,7 +115,7 @@ impl Keywords {
             },
         };
         for m in self.automaton.find_overlapping_iter(&haystack[from..]) {
-            found(self.literal_ids[m.pattern().as_usize()]);
+            found(self.needle_ids[m.pattern().as_usize()]);
         }
     }
 }
@@ -126,14 +126,14 @@ mod tests {
 
     fn found(keywords: &Keywords, haystack: &str) -> Vec<u32> {
         let mut out = Vec::new();
-        keywords.for_each(haystack.as_bytes(), |literal| out.push(literal));
+        keywords.for_each(haystack.as_bytes(), |needle| out.push(needle));
         out.sort_unstable();
         out
     }
 
     #[test]
     fn a_searcher_holds_only_the_keywords_of_its_rules() {
-        // Rule 0 needs `mimikatz` (literal 7) and `sekurlsa::` (9); rule 1
+        // Rule 0 needs `mimikatz` (needle 7) and `sekurlsa::` (9); rule 1
         // needs `kali` (12); rule 2 needs none.
         let table = KeywordTable::new(
             3,

@@ -2,15 +2,15 @@
 //!
 //! For every rule, compilation derives a set of lowercase *needles* such
 //! that the rule can only match an event in which at least one needle
-//! occurs in some value (or the raw line). One case-insensitive-by-folding
-//! Aho-Corasick automaton over all rules' needles runs once per event over
-//! the event's lowercased values; a rule none of whose needles was seen is
-//! skipped without evaluating its condition.
+//! occurs in some value (or the raw line). The event's values are
+//! lowercased (case-insensitive by folding) and each is searched with an
+//! Aho-Corasick automaton over the needles bound to its field; a rule none
+//! of whose needles was seen is skipped without evaluating its condition.
 //!
 //! Needles are tied to the field the rule reads (`Image|endswith:
 //! '\\cmd.exe'` needs `\\cmd.exe` in `Image`, not anywhere), except for
-//! keywords, and for cloud events whose field names are matched
-//! case-insensitively.
+//! keywords (searched for in every value, see `keywords`), and for cloud
+//! events whose field names are matched case-insensitively.
 //!
 //! A rule's requirement is a conjunction of such needle sets (clauses): a
 //! selection `Image|endswith: '\\cmd.exe'` and `CommandLine|contains:
@@ -25,7 +25,7 @@
 //! literal (a regex with no required literal, a CIDR, a number, `null`, a
 //! `not`), it gets no requirement and is always evaluated.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use ferret_model::Field;
@@ -59,12 +59,20 @@ const MAX_CLAUSES: usize = 2;
 /// The compiled prefilter of a rule set.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Prefilter {
-    /// The literals of needles that may occur anywhere in a value; searched
-    /// in the values of fields such a needle is bound to (and in every value
-    /// of a cloud event).
-    automaton: Option<Literals>,
-    /// The keyword needles' literals by rule: an event's other values and
-    /// its raw line are searched for those of the rules its routing reaches.
+    /// Per field some needle may occur anywhere in (by field index): its
+    /// automaton in `automata`.
+    by_field: Vec<Option<u32>>,
+    /// One automaton per field, over the literals bound to that field
+    /// alone: a `CommandLine` value is searched for the 9,400 `CommandLine`
+    /// literals of the SigmaHQ corpus, not for its 21,500 literals of every
+    /// field. A small automaton steps through fewer states per byte and
+    /// stays in the core's cache.
+    automata: Vec<FieldAutomaton>,
+    /// Cloud events, whose field names match case-insensitively: the
+    /// literals of the rules that can read them, whatever their field.
+    any_field: Option<AnyField>,
+    /// The keyword needles by rule: an event's values and its raw line are
+    /// searched for those of the rules its routing reaches.
     keywords: KeywordTable,
     /// Whole-value needles: lowercased value → (field, needle).
     whole: foldhash::HashMap<Box<[u8]>, Vec<(Field, u32)>>,
@@ -74,9 +82,24 @@ pub(crate) struct Prefilter {
     clauses: Vec<u8>,
     /// Per needle: the (rule, clause) pairs it satisfies.
     postings: Vec<Vec<(u32, u8)>>,
-    /// Per automaton pattern (a distinct literal): its needles and fields.
-    by_literal: Vec<Vec<(Option<Field>, u32)>>,
     needles: usize,
+}
+
+/// The literals that may occur anywhere in a value of one field.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct FieldAutomaton {
+    field: Field,
+    literals: Literals,
+    /// Per pattern: its needle (a literal is one needle per field).
+    needles: Vec<u32>,
+}
+
+/// The literals cloud events are searched for, in any of their values.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AnyField {
+    literals: Literals,
+    /// Per pattern: its needles (the same literal bound to several fields).
+    needles: Vec<Vec<u32>>,
 }
 
 /// Where each value sits in the haystack: (start, end, field; `None` for
@@ -86,9 +109,10 @@ pub(crate) type Segments = Vec<(u32, u32, Option<Field>)>;
 /// An event's lowercased values as the prefilter reads them.
 pub(crate) struct Haystack<'a> {
     /// Every value, `\0`-separated: up to `bound_end` those of fields some
-    /// needle is bound to (and, for cloud events, every value), searched
-    /// for every literal and each looked up whole; then the rest (other
-    /// values, the raw line), searched for keywords only.
+    /// needle is bound to (and, for cloud events, every value), each
+    /// searched for its field's literals; then those looked up whole, then
+    /// the rest (other values, the raw line). The keyword search reads it
+    /// all.
     pub(crate) bytes: &'a [u8],
     pub(crate) bound_end: usize,
     /// Which value is where: those up to `bound_end` and those looked up
@@ -96,13 +120,13 @@ pub(crate) struct Haystack<'a> {
     pub(crate) segments: &'a Segments,
     /// Cloud events: a needle counts in any field.
     pub(crate) any_field: bool,
-    /// The keywords of the rules the event can reach, searched in the
-    /// values after `bound_end`.
+    /// The keywords of the rules the event can reach.
     pub(crate) keywords: Option<&'a Keywords>,
 }
 
 impl Prefilter {
-    pub(crate) fn build(detections: &[&Detection], engine: Engine) -> Prefilter {
+    /// `any_field`: per rule, whether it can read cloud events.
+    pub(crate) fn build(detections: &[&Detection], any_field: &[bool], engine: Engine) -> Prefilter {
         use rayon::prelude::*;
         // Deriving each rule's requirement is independent: in parallel.
         let requirements: Vec<Vec<Need>> =
@@ -131,46 +155,70 @@ impl Prefilter {
                 }
             }
         }
-        let mut literal_ids: HashMap<String, usize> = HashMap::new();
-        let mut literals: Vec<String> = Vec::new();
-        let mut by_literal: Vec<Vec<(Option<Field>, u32)>> = Vec::new();
         let mut whole: foldhash::HashMap<Box<[u8]>, Vec<(Field, u32)>> = Default::default();
         let mut whole_fields = FieldBits::default();
-        // In needle order, so the automaton does not depend on hash order.
+        let mut keywords = Vec::new();
+        let mut by_field: BTreeMap<Field, (Vec<&str>, Vec<u32>)> = BTreeMap::new();
+        let mut cloud: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        // In needle order, so the automata do not depend on hash order.
         let mut by_id: Vec<(&(String, Option<Field>), &u32)> = needle_ids.iter().collect();
         by_id.sort_unstable_by_key(|(_, id)| **id);
         for ((literal, field), &id) in by_id {
-            if whole_only[id as usize]
-                && let Some(field) = *field
-            {
+            let rules = || postings[id as usize].iter().map(|&(rule, _)| rule);
+            let Some(field) = *field else {
+                // Repeats are fine: the table keeps each rule's list
+                // sorted and distinct.
+                keywords.push((literal.clone(), id, rules().collect()));
+                continue;
+            };
+            if whole_only[id as usize] {
                 whole.entry(literal.as_bytes().into()).or_default().push((field, id));
                 whole_fields.insert(field);
                 continue;
             }
-            let lit = *literal_ids.entry(literal.clone()).or_insert_with(|| {
-                literals.push(literal.clone());
-                by_literal.push(Vec::new());
-                literals.len() - 1
-            });
-            by_literal[lit].push((*field, id));
+            let (literals, needles) = by_field.entry(field).or_default();
+            literals.push(literal);
+            needles.push(id);
+            if rules().any(|rule| any_field[rule as usize]) {
+                cloud.entry(literal).or_default().push(id);
+            }
         }
-        // The keyword literals and the rules that need them: searched for
-        // per routing (see `keywords`).
-        let keywords = KeywordTable::new(
-            clauses.len(),
-            by_literal.iter().enumerate().filter_map(|(lit, needles)| {
-                // Repeats are fine: the table keeps each rule's list sorted
-                // and distinct.
-                let rules: Vec<u32> = needles
-                    .iter()
-                    .filter(|(field, _)| field.is_none())
-                    .flat_map(|&(_, needle)| postings[needle as usize].iter().map(|&(rule, _)| rule))
-                    .collect();
-                (!rules.is_empty()).then(|| (literals[lit].clone(), lit as u32, rules))
-            }),
+        let keywords = KeywordTable::new(clauses.len(), keywords);
+        // The automata are independent: built in parallel (this is the
+        // slowest part of compiling a rule set).
+        let (automata, any_field) = rayon::join(
+            || {
+                by_field
+                    .into_par_iter()
+                    .filter_map(|(field, (literals, needles))| {
+                        Some(FieldAutomaton { field, literals: Literals::build(&literals, engine)?, needles })
+                    })
+                    .collect::<Vec<_>>()
+            },
+            || {
+                let literals: Vec<&str> = cloud.keys().copied().collect();
+                Some(AnyField { literals: Literals::build(&literals, engine)?, needles: cloud.into_values().collect() })
+            },
         );
-        let automaton = Literals::build(&literals, engine);
-        Prefilter { automaton, keywords, whole, whole_fields, clauses, postings, by_literal, needles: needle_ids.len() }
+        let mut by_field_index = Vec::new();
+        for (i, automaton) in automata.iter().enumerate() {
+            let slot = automaton.field.index();
+            if by_field_index.len() <= slot {
+                by_field_index.resize(slot + 1, None);
+            }
+            by_field_index[slot] = Some(i as u32);
+        }
+        Prefilter {
+            by_field: by_field_index,
+            automata,
+            any_field,
+            keywords,
+            whole,
+            whole_fields,
+            clauses,
+            postings,
+            needles: needle_ids.len(),
+        }
     }
 
     /// Does rule `rule` have a literal requirement at all?
@@ -220,7 +268,10 @@ impl Prefilter {
     /// looked up whole).
     pub(crate) fn fields_by_rule(&self) -> Vec<(FieldBits, FieldBits)> {
         let mut by_rule: Vec<(FieldBits, FieldBits)> = (0..self.clauses.len()).map(|_| Default::default()).collect();
-        let searched = self.by_literal.iter().flatten().filter_map(|&(field, needle)| Some((field?, needle, false)));
+        let searched = self
+            .automata
+            .iter()
+            .flat_map(|automaton| automaton.needles.iter().map(|&needle| (automaton.field, needle, false)));
         let whole = self.whole.values().flatten().map(|&(field, needle)| (field, needle, true));
         for (field, needle, whole) in searched.chain(whole) {
             for &(rule, _) in &self.postings[needle as usize] {
@@ -254,13 +305,7 @@ impl Prefilter {
         let Haystack { bytes: haystack, bound_end, segments, any_field, keywords } = *haystack;
         let bound_end = bound_end.min(haystack.len());
         if let Some(keywords) = keywords {
-            keywords.for_each(&haystack[bound_end..], |literal| {
-                for &(needle_field, needle) in &self.by_literal[literal as usize] {
-                    if needle_field.is_none() {
-                        seen.set(needle as usize);
-                    }
-                }
-            });
+            keywords.for_each(haystack, |needle| seen.set(needle as usize));
         }
         if !self.whole.is_empty() {
             for &(start, end, field) in segments {
@@ -277,41 +322,38 @@ impl Prefilter {
                 }
             }
         }
-        let Some(automaton) = &self.automaton else { return };
         if any_field {
             // Cloud events: any needle counts in any value, one pass.
-            automaton.for_each(&haystack[..bound_end], |_, pattern| {
-                for &(_, needle) in &self.by_literal[pattern] {
-                    seen.set(needle as usize);
-                }
-            });
+            if let Some(AnyField { literals, needles }) = &self.any_field {
+                literals.for_each(&haystack[..bound_end], |_, pattern| {
+                    needles[pattern].iter().for_each(|&needle| seen.set(needle as usize));
+                });
+            }
             return;
         }
-        // Value by value: a long value seen before in the same field gives
-        // back the needles found then.
+        // Value by value, with its field's automaton: a long value seen
+        // before in the same field gives back the needles found then.
         for &(start, end, field) in segments.iter().take_while(|(start, _, _)| (*start as usize) < bound_end) {
             let Some(field) = field else { continue };
+            let Some(&Some(automaton)) = self.by_field.get(field.index()) else { continue };
+            let FieldAutomaton { literals, needles, .. } = &self.automata[automaton as usize];
             let value = &haystack[start as usize..end as usize];
             let cached = value.len() >= MIN_CACHED;
             if cached && let Some(needles) = cache.get(field, value) {
                 needles.iter().for_each(|&needle| seen.set(needle as usize));
                 continue;
             }
+            if !cached {
+                literals.for_each(value, |_, pattern| seen.set(needles[pattern] as usize));
+                continue;
+            }
             let mut found = std::mem::take(&mut seen.found);
             found.clear();
-            automaton.for_each(value, |_, pattern| {
-                for &(needle_field, needle) in &self.by_literal[pattern] {
-                    if needle_field.is_none_or(|f| f == field) {
-                        found.push(needle);
-                    }
-                }
-            });
+            literals.for_each(value, |_, pattern| found.push(needles[pattern]));
             found.sort_unstable();
             found.dedup();
             found.iter().for_each(|&needle| seen.set(needle as usize));
-            if cached {
-                cache.insert(field, value, &found);
-            }
+            cache.insert(field, value, &found);
             seen.found = found;
         }
     }

@@ -182,8 +182,9 @@ impl RuleSet {
         // The literal prefilter (its automaton is the slowest part of
         // loading) is built while the routing index is.
         let detections: Vec<&crate::detection::Detection> = rules.iter().map(|(rule, _)| &rule.detection).collect();
+        let reads_cloud: Vec<bool> = rules.iter().map(|(_, route)| route.kinds.contains(&SourceKind::Cloud)).collect();
         let (prefilter, Indexes { index, plain, compiled }) =
-            rayon::join(|| Prefilter::build(&detections, engine), || build_indexes(&rules, &names));
+            rayon::join(|| Prefilter::build(&detections, &reads_cloud, engine), || build_indexes(&rules, &names));
         let routed: Vec<Routed> = rules
             .into_iter()
             .zip(compiled)

@@ -187,10 +187,10 @@ impl<'r> Scanner<'r> {
         let searched = |field: Field| routing.searched.contains(field);
         let looked_up = |field: Field| routing.whole.contains(field);
         self.segments.clear();
-        // First the values of fields needles are bound to (searched with
-        // the whole automaton), then the values compared whole (looked
-        // up), then the rest (searched for keywords only, if the rules the
-        // event can reach have keywords).
+        // First the values of fields needles are bound to (each searched
+        // with its field's automaton), then the values compared whole
+        // (looked up), then the rest (lowercased only if the rules the
+        // event can reach have keywords, which are searched for in all).
         for i in 0..event.fields.len() {
             if (any_field || searched(event.fields[i].0))
                 && let Some((start, end)) = self.lower_at(i, event)

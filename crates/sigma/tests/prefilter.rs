@@ -170,6 +170,55 @@ fn keywords_are_searched_for_the_rules_each_channel_reaches() {
 }
 
 #[test]
+fn each_value_is_searched_for_its_fields_needles_and_every_keyword() {
+    let set = rules(&[
+        (
+            "command",
+            "product: windows\n    category: process_creation",
+            "sel:\n    CommandLine|contains: 'whoami /all'\ncondition: sel",
+        ),
+        (
+            "image",
+            "product: windows\n    category: process_creation",
+            "sel:\n    Image|endswith: '\\whoami.exe'\ncondition: sel",
+        ),
+        ("keyword", "product: windows", "keywords:\n    - 'sekurlsa::'\ncondition: keywords"),
+        (
+            "cloud",
+            "product: aws\n    service: cloudtrail",
+            "sel:\n    eventName|contains: 'PutBucketPolicy'\ncondition: sel",
+        ),
+    ]);
+    let process = |image: &str, command: &str| {
+        event(
+            &set,
+            SourceKind::Windows,
+            &[("Channel", SYSMON), ("EventID", "1"), ("Image", image), ("CommandLine", command)],
+        )
+    };
+    let cloud = |name: &str, value: &str| {
+        event(&set, SourceKind::Cloud, &[("cloud.provider", "aws"), ("cloud.service", "cloudtrail"), (name, value)])
+    };
+    let found = titles(
+        &set,
+        &[
+            // Each literal in the other rule's field: neither rule.
+            process("C:\\whoami /all", "C:\\Windows\\whoami.exe"),
+            process("C:\\Windows\\whoami.exe", "WHOAMI /ALL"),
+            // A keyword inside a value whose field has needles of its own.
+            process("C:\\m.exe", "m.exe sekurlsa::logonpasswords"),
+            // Cloud field names in any casing, substrings too.
+            cloud("EventName", "xPutBucketPolicyx"),
+            cloud("eventSource", "PutBucketPolicy"),
+        ],
+    );
+    assert_eq!(
+        found,
+        vec![Vec::<&str>::new(), vec!["command", "image"], vec!["keyword"], vec!["cloud"], Vec::<&str>::new(),]
+    );
+}
+
+#[test]
 fn routing_memo_keeps_channels_and_event_ids_apart() {
     let set = rules(&[
         (
