@@ -103,22 +103,58 @@ pub struct AlertRule {
 }
 
 /// One detection on one event.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
-    #[serde(serialize_with = "serialize_time")]
     pub timestamp: Option<Timestamp>,
     /// Shared by every alert of the rule (not copied per alert).
     pub rule: std::sync::Arc<AlertRule>,
     pub host: Option<String>,
     pub matched: Vec<MatchedField>,
-    #[serde(serialize_with = "serialize_provenance")]
     pub provenance: Provenance,
     /// Why the rule fired, when the hunt was asked to explain (`--explain`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<crate::Explanation>,
     /// What a correlation rule saw (correlation alerts only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation: Option<Box<crate::Correlated>>,
+}
+
+impl Serialize for Alert {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.serialize_with_rule(&*self.rule, s)
+    }
+}
+
+impl Alert {
+    /// The alert as [`Serialize`] writes it, with `rule` written in place
+    /// of its rule object: a sink writing many alerts of one rule can
+    /// serialize that object once (serde_json's `RawValue`), which is
+    /// about half of each JSON line.
+    pub fn serialize_with_rule<R: Serialize, S: Serializer>(&self, rule: R, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a, R> {
+            #[serde(serialize_with = "serialize_time")]
+            timestamp: Option<&'a Timestamp>,
+            rule: R,
+            host: Option<&'a str>,
+            matched: &'a [MatchedField],
+            provenance: ProvenanceJson<'a>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            explanation: Option<&'a crate::Explanation>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            correlation: Option<&'a crate::Correlated>,
+        }
+        // Destructured in full: a field added to `Alert` must be added here.
+        let Alert { timestamp, rule: _, host, matched, provenance, explanation, correlation } = self;
+        Json {
+            timestamp: timestamp.as_ref(),
+            rule,
+            host: host.as_deref(),
+            matched,
+            provenance: ProvenanceJson(provenance),
+            explanation: explanation.as_ref(),
+            correlation: correlation.as_deref(),
+        }
+        .serialize(s)
+    }
 }
 
 /// A provenance as the JSON `{"source": …, "line"|"record"|"offset": n}`.
@@ -139,7 +175,7 @@ pub fn attack_techniques(tags: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn serialize_time<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_time<S: Serializer>(t: &Option<&Timestamp>, s: S) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.collect_str(t),
         None => s.serialize_none(),
