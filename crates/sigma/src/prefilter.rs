@@ -37,8 +37,12 @@ use crate::literals::{Engine, Literals};
 use crate::pattern::{Pattern, StrMatch};
 use crate::value_cache::{MIN_CACHED, ValueCache};
 
-/// Needles shorter than this are too common to be worth checking.
-const MIN_NEEDLE: usize = 3;
+/// Needles shorter than this are too common to be worth checking. Two
+/// bytes still gate: a rule needing `^^` or `,;,` ("Potential Dosfuscation
+/// Activity") was evaluated on every process creation while one of its
+/// values was too short to be a needle; a common two-byte needle costs no
+/// more than no needle.
+const MIN_NEEDLE: usize = 2;
 
 /// A literal that must occur in a value of `field` (`None`: in any value
 /// or the raw line); `whole`: as the entire value (`Channel: Security`),
@@ -675,6 +679,13 @@ mod tests {
             clauses("a:\n    Image|endswith: '\\cmd.exe'\nb:\n    CommandLine|re: '\\d+'\ncondition: a or b")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn two_byte_values_still_gate() {
+        let found = clauses("sel:\n    CommandLine|contains:\n        - '^^'\n        - ',;,'\ncondition: sel");
+        assert_eq!(found, vec![clause(&[("CommandLine", ",;,"), ("CommandLine", "^^")])]);
+        assert!(clauses("sel:\n    CommandLine|contains: '^'\ncondition: sel").is_empty());
     }
 
     #[test]
