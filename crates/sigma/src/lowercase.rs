@@ -9,24 +9,23 @@
 pub(crate) fn push_lowercase(buf: &mut String, text: &str) {
     let start = buf.len();
     buf.push_str(text);
-    if !fold_ascii_from(buf, start) {
+    if !fold_ascii(&mut buf[start..]) {
         buf.truncate(start);
         buf.push_str(&text.to_lowercase());
     }
 }
 
-/// Lowercases `buf[from..]` in place if it is all ASCII (true); leaves it
-/// as it is otherwise (false), for `to_lowercase` to fold: beyond ASCII,
+/// Lowercases `text` in place if it is all ASCII (true); leaves it as it
+/// is otherwise (false), for `to_lowercase` to fold: beyond ASCII,
 /// lowercasing can change a character's length (`İ`) or give an ASCII
 /// letter (the Kelvin sign gives `k`).
-pub(crate) fn fold_ascii_from(buf: &mut String, from: usize) -> bool {
-    let rest = &mut buf[from..];
-    if !rest.is_ascii() {
+pub(crate) fn fold_ascii(text: &mut str) -> bool {
+    if !text.is_ascii() {
         return false;
     }
     // The standard library's loop over the bytes: a hand-written
     // eight-bytes-at-a-time fold (and its `unsafe`) saved no instructions.
-    rest.make_ascii_lowercase();
+    text.make_ascii_lowercase();
     true
 }
 
@@ -53,10 +52,10 @@ mod tests {
     #[test]
     fn folding_in_place_stops_at_non_ascii() {
         let mut buf = String::from("KEEP|Sekurlsa::LogonPasswords\0MIMIKATZ.EXE");
-        assert!(fold_ascii_from(&mut buf, 5));
+        assert!(fold_ascii(&mut buf[5..]));
         assert_eq!(buf, "KEEP|sekurlsa::logonpasswords\0mimikatz.exe");
         let mut kelvin = String::from("KEEP|\u{212A}ERBEROS::");
-        assert!(!fold_ascii_from(&mut kelvin, 5));
+        assert!(!fold_ascii(&mut kelvin[5..]));
         assert_eq!(kelvin, "KEEP|\u{212A}ERBEROS::", "left alone for the caller to lowercase");
     }
 
@@ -66,7 +65,7 @@ mod tests {
             prop_assert_eq!(lowered(&text), format!("kept|{}", text.to_lowercase()));
             prop_assert_eq!(lowered(&ascii), format!("kept|{}", ascii.to_lowercase()));
             let mut folded = format!("KEPT|{ascii}");
-            prop_assert!(fold_ascii_from(&mut folded, 5));
+            prop_assert!(fold_ascii(&mut folded[5..]));
             prop_assert_eq!(folded, format!("KEPT|{}", ascii.to_lowercase()));
         }
     }

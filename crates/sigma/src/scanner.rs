@@ -4,7 +4,7 @@
 use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceKind, Value};
 
 use crate::detection::{Expr, Item, Target};
-use crate::lowercase::{fold_ascii_from, push_lowercase};
+use crate::lowercase::{fold_ascii, push_lowercase};
 use crate::pattern::{Pattern, compare_fields};
 use crate::prefilter::{Haystack, Seen, Segments};
 use crate::route::{Accept, EventKeys, Resolved, View};
@@ -259,7 +259,7 @@ impl<'r> Scanner<'r> {
         if let Some(raw) = event.raw.as_deref() {
             self.raw_lower = Some(copied(&mut self.lower_buf, raw));
         }
-        if !fold_ascii_from(&mut self.lower_buf, from) {
+        if !fold_ascii(&mut self.lower_buf[from..]) {
             // Not all ASCII (rare): lowercased value by value instead.
             self.lower_buf.truncate(from);
             for i in 0..event.fields.len() {
