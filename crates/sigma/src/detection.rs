@@ -29,6 +29,9 @@ pub struct Item {
     pub key: String,
     /// The values as written, for explanations.
     pub values: Vec<String>,
+    /// How the scanner evaluates the item (worked out on first use).
+    #[serde(skip)]
+    pub plan: crate::value_set::PlanCell,
 }
 
 /// A search identifier: a list of maps (ORed), each map a list of items

@@ -41,6 +41,7 @@ mod scanner;
 mod stored;
 pub mod string;
 mod value_cache;
+mod value_set;
 pub mod yaml;
 
 pub use correlation::{CorrelationSet, Correlator, Firing, Hit, Origin};

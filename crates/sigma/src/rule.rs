@@ -394,5 +394,5 @@ fn compile_item(
         .iter()
         .map(|n| if n.is_null() { "null".to_owned() } else { n.as_str().unwrap_or_default().to_owned() })
         .collect();
-    Ok(Item { target, groups, all: chain.all, negate: chain.negate, key, values })
+    Ok(Item { target, groups, all: chain.all, negate: chain.negate, key, values, plan: Default::default() })
 }

@@ -601,17 +601,8 @@ impl<'r> Scanner<'r> {
     /// every pattern of a long list. `None` when the item needs the general
     /// path (null, exists, field references, a view's transform).
     fn any_value_matches(&mut self, item: &Item, field: Field, event: &Event) -> Option<bool> {
-        let plain = |p: &Pattern| {
-            matches!(
-                p,
-                Pattern::Str { .. }
-                    | Pattern::Regex(_)
-                    | Pattern::Cidr(_)
-                    | Pattern::Compare(..)
-                    | Pattern::TimePart(..)
-            )
-        };
-        if !item.groups.iter().flatten().all(plain) {
+        let plan = item.plan.get(item);
+        if !plan.plain {
             return None;
         }
         let field = self.fold_case(field, event);
@@ -626,7 +617,11 @@ impl<'r> Scanner<'r> {
             let Some(text) = event.fields[i].1.as_str() else { continue };
             let Some((start, end)) = self.lower_at(i, event) else { continue };
             let lower = &self.lower_buf[start as usize..end as usize];
-            if item.groups.iter().flatten().any(|p| p.matches_text(text, lower)) {
+            let hit = match &plan.set {
+                Some(set) => set.matches(text, lower),
+                None => item.groups.iter().flatten().any(|p| p.matches_text(text, lower)),
+            };
+            if hit {
                 return Some(true);
             }
         }
