@@ -32,7 +32,7 @@ use rayon::prelude::*;
 
 /// Bumped when the stored layout changes in a way the executable identity
 /// would not catch (it always changes with the code, so rarely needed).
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 const MAGIC: &[u8; 8] = b"FERRETRC";
 const HEADER: usize = MAGIC.len() + 32 + 32;
 /// Cache files kept in the directory (one per rule set used recently).

@@ -85,7 +85,7 @@ pub(crate) struct Prefilter {
     /// Per rule: how many clauses must hold (0: the rule is not gated).
     clauses: Vec<u8>,
     /// Per needle: the (rule, clause) pairs it satisfies.
-    postings: Vec<Vec<(u32, u8)>>,
+    postings: Postings,
     needles: usize,
 }
 
@@ -220,7 +220,7 @@ impl Prefilter {
             whole,
             whole_fields,
             clauses,
-            postings,
+            postings: Postings::new(postings),
             needles: needle_ids.len(),
         }
     }
@@ -241,7 +241,7 @@ impl Prefilter {
             while bits != 0 {
                 let needle = word * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                for &(rule, clause) in &self.postings[needle] {
+                for &(rule, clause) in self.postings.of(needle) {
                     let held = &mut seen.held[rule as usize];
                     if *held == 0 {
                         seen.touched.push(rule);
@@ -278,7 +278,7 @@ impl Prefilter {
             .flat_map(|automaton| automaton.needles.iter().map(|&needle| (automaton.field, needle, false)));
         let whole = self.whole.values().flatten().map(|&(field, needle)| (field, needle, true));
         for (field, needle, whole) in searched.chain(whole) {
-            for &(rule, _) in &self.postings[needle as usize] {
+            for &(rule, _) in self.postings.of(needle as usize) {
                 let (search, lookup) = &mut by_rule[rule as usize];
                 if whole { lookup.insert(field) } else { search.insert(field) }
             }
@@ -360,6 +360,33 @@ impl Prefilter {
             cache.insert(field, value, &found);
             seen.found = found;
         }
+    }
+}
+
+/// Each needle's (rule, clause) pairs, in one array: the needles an event
+/// holds are read one after another, and a list of its own for each would
+/// cost a cache miss more per needle.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Postings {
+    /// Where each needle's pairs start in `pairs`; one more for the end.
+    starts: Vec<u32>,
+    pairs: Vec<(u32, u8)>,
+}
+
+impl Postings {
+    fn new(lists: Vec<Vec<(u32, u8)>>) -> Postings {
+        let mut starts = Vec::with_capacity(lists.len() + 1);
+        let mut pairs = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        starts.push(0);
+        for list in lists {
+            pairs.extend(list);
+            starts.push(pairs.len() as u32);
+        }
+        Postings { starts, pairs }
+    }
+
+    fn of(&self, needle: usize) -> &[(u32, u8)] {
+        &self.pairs[self.starts[needle] as usize..self.starts[needle + 1] as usize]
     }
 }
 
