@@ -6,13 +6,16 @@
 //! `ImageLoaded|endswith` against 700 DLL names; hash and driver lists
 //! are longer). Tried in turn, each evaluation reads every pattern and its
 //! text: hundreds of cache lines for one answer. Here, equality is one
-//! hash lookup of the value, and `startswith`/`endswith` one lookup per
-//! distinct pattern length; what cannot be looked up (substrings,
-//! wildcards, regexes, numbers, case-sensitive values) is still tried in
+//! hash lookup of the value, `startswith`/`endswith` one lookup per
+//! distinct pattern length, and substrings one SIMD pass for up to 64 of
+//! them (aho-corasick's packed searcher: "Suspicious SYSTEM User Process
+//! Creation" looks for 40 in `CommandLine`); what cannot be looked up
+//! (wildcards, regexes, numbers, case-sensitive values) is still tried in
 //! turn, so the answer is always the same as trying every pattern.
 
 use std::sync::OnceLock;
 
+use aho_corasick::packed;
 use foldhash::{HashMap, HashSet};
 
 use crate::detection::Item;
@@ -73,6 +76,8 @@ pub(crate) struct ValueSet {
     /// (length, values of that length), longest first.
     prefixes: Vec<(usize, HashSet<Box<str>>)>,
     suffixes: Vec<(usize, HashSet<Box<str>>)>,
+    /// Substrings, up to 64 per searcher (what the SIMD searcher takes).
+    substrings: Vec<packed::Searcher>,
     rest: Vec<Pattern>,
 }
 
@@ -83,6 +88,7 @@ impl ValueSet {
         let mut prefixes: HashMap<usize, HashSet<Box<str>>> = HashMap::default();
         let mut suffixes: HashMap<usize, HashSet<Box<str>>> = HashMap::default();
         let mut rest = Vec::new();
+        let mut substrings: Vec<&Pattern> = Vec::new();
         let mut indexed = 0;
         for pattern in patterns {
             // Case-sensitive values compare the original text, and a value
@@ -95,6 +101,11 @@ impl ValueSet {
                 StrMatch::Exact(text) => (&mut exact, text),
                 StrMatch::Prefix(text) => (prefixes.entry(text.len()).or_default(), text),
                 StrMatch::Suffix(text) => (suffixes.entry(text.len()).or_default(), text),
+                StrMatch::Contains(substring) if !substring.needle().is_empty() => {
+                    substrings.push(pattern);
+                    indexed += 1;
+                    continue;
+                }
                 StrMatch::Contains(_) | StrMatch::Glob(_) => {
                     rest.push(pattern.clone());
                     continue;
@@ -108,10 +119,27 @@ impl ValueSet {
             table.sort_unstable_by_key(|(len, _)| std::cmp::Reverse(*len));
             table
         };
-        (indexed >= MIN_INDEXED).then(|| ValueSet {
+        if indexed < MIN_INDEXED {
+            return None;
+        }
+        let mut searchers = Vec::new();
+        for chunk in substrings.chunks(64) {
+            let needles = chunk.iter().filter_map(|p| match p {
+                Pattern::Str { matcher: StrMatch::Contains(substring), .. } => Some(substring.needle()),
+                _ => None,
+            });
+            // `None` where the CPU or the patterns do not suit it: those
+            // are tried in turn.
+            match packed::Config::new().builder().extend(needles).build() {
+                Some(searcher) => searchers.push(searcher),
+                None => rest.extend(chunk.iter().map(|p| (*p).clone())),
+            }
+        }
+        Some(ValueSet {
             exact,
             prefixes: by_length(prefixes),
             suffixes: by_length(suffixes),
+            substrings: searchers,
             rest,
         })
     }
@@ -125,6 +153,7 @@ impl ValueSet {
         self.exact.contains(lower)
             || self.suffixes.iter().any(|(n, set)| *n <= len && lower.get(len - n..).is_some_and(|s| set.contains(s)))
             || self.prefixes.iter().any(|(n, set)| *n <= len && lower.get(..*n).is_some_and(|s| set.contains(s)))
+            || self.substrings.iter().any(|searcher| searcher.find(lower).is_some())
             || self.rest.iter().any(|p| p.matches_text(text, lower))
     }
 }
@@ -165,6 +194,9 @@ mod tests {
         all.push(str_pattern(StrMatch::Exact("".into()), false));
         all.push(str_pattern(StrMatch::Exact("Cased.DLL".into()), true));
         all.push(str_pattern(StrMatch::Contains(crate::pattern::Substring::new(b"\\appdata\\")), false));
+        all.push(str_pattern(StrMatch::Contains(crate::pattern::Substring::new(b" -nop ")), false));
+        all.push(str_pattern(StrMatch::Contains(crate::pattern::Substring::new(b"sekurlsa::")), false));
+        all.push(str_pattern(StrMatch::Contains(crate::pattern::Substring::new(b"Cased")), true));
         all
     }
 
@@ -194,6 +226,11 @@ mod tests {
             ("C:\\Users\\a\\AppData\\b.exe", true),
             ("wer.dll", false),
             ("ä", false),
+            ("powershell -NoP -c x", true),
+            ("SEKURLSA::logonpasswords", true),
+            ("-nop", false),
+            ("a Cased b", true),
+            ("a cased b", false),
         ] {
             assert_eq!(one_by_one(&patterns, text), want, "{text:?}");
             assert_eq!(looked_up(&patterns, text), want, "{text:?}");
@@ -202,13 +239,28 @@ mod tests {
 
     #[test]
     fn short_lists_are_tried_in_turn() {
-        let few: Vec<Pattern> = patterns().into_iter().skip(10).collect();
+        let few: Vec<Pattern> = patterns().into_iter().skip(14).collect();
         assert!(ValueSet::new(few.iter()).is_none());
+    }
+
+    #[test]
+    fn more_substrings_than_one_searcher_takes() {
+        let patterns: Vec<Pattern> = (0..150)
+            .map(|i| {
+                str_pattern(StrMatch::Contains(crate::pattern::Substring::new(format!("k{i}x").as_bytes())), false)
+            })
+            .collect();
+        let set = ValueSet::new(patterns.iter()).unwrap();
+        assert!(set.substrings.len() + set.rest.len() >= 3);
+        for (text, want) in [("a k0x b", true), ("k149x", true), ("k150x", false), ("kx k150 k64", false)] {
+            assert_eq!(set.matches(text, text), want, "{text}");
+            assert_eq!(one_by_one(&patterns, text), want, "{text}");
+        }
     }
 
     proptest! {
         #[test]
-        fn agrees_with_trying_every_value(text in "(?s)[a-zA-Z\\\\.:\\-äÄ ]{0,24}(version\\.dll|\\.DLL|temp)?") {
+        fn agrees_with_trying_every_value(text in "(?s)[a-zA-Z\\\\.:\\-äÄ ]{0,24}(version\\.dll|\\.DLL|temp| -nop |sekurlsa::)?[a-z ]{0,4}") {
             let patterns = patterns();
             prop_assert_eq!(looked_up(&patterns, &text), one_by_one(&patterns, &text));
         }
