@@ -28,7 +28,6 @@ use ferret_model::FieldNames;
 use ferret_sigma::diagnostic::Diagnostic;
 use ferret_sigma::logsource::Mappings;
 use ferret_sigma::{RuleSet, RuleSource};
-use rayon::prelude::*;
 
 /// Bumped when the stored layout changes in a way the executable identity
 /// would not catch (it always changes with the code, so rarely needed).
@@ -70,16 +69,18 @@ pub(crate) fn key(sources: &[RuleSource], mappings: &Mappings) -> Option<[u8; 32
         hasher.update(&(bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
     };
-    // Thousands of files: each hashed on its own, in parallel.
-    let digests: Vec<blake3::Hash> = sources
-        .par_iter()
-        .map(|source| {
-            let mut hasher = blake3::Hasher::new();
-            field(&mut hasher, source.name.as_bytes());
-            field(&mut hasher, source.text.as_bytes());
-            hasher.finalize()
-        })
-        .collect();
+    // The rule files (thousands, ~2 KB each) as one length-prefixed stream,
+    // hashed in one call: blake3 then hashes several 1 KiB chunks at a time
+    // with SIMD, where file by file it went a chunk at a time (that was 40%
+    // of the instructions of a start-up from the cache; blake3's own
+    // threading made it no faster on two cores).
+    let mut stream = Vec::with_capacity(sources.iter().map(|s| s.name.len() + s.text.len() + 16).sum());
+    for source in sources {
+        for bytes in [source.name.as_bytes(), source.text.as_bytes()] {
+            stream.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            stream.extend_from_slice(bytes);
+        }
+    }
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"ferret compiled rules\0");
     hasher.update(&FORMAT.to_le_bytes());
@@ -88,10 +89,8 @@ pub(crate) fn key(sources: &[RuleSource], mappings: &Mappings) -> Option<[u8; 32
     hasher.update(&modified.as_nanos().to_le_bytes());
     field(&mut hasher, &[u8::from(mappings.overrides().is_some())]);
     field(&mut hasher, mappings.overrides().unwrap_or("").as_bytes());
-    hasher.update(&(digests.len() as u64).to_le_bytes());
-    for digest in &digests {
-        hasher.update(digest.as_bytes());
-    }
+    hasher.update(&(sources.len() as u64).to_le_bytes());
+    hasher.update(&stream);
     Some(*hasher.finalize().as_bytes())
 }
 
