@@ -618,7 +618,7 @@ impl<'r> Scanner<'r> {
             let Some((start, end)) = self.lower_at(i, event) else { continue };
             let lower = &self.lower_buf[start as usize..end as usize];
             let hit = match &plan.set {
-                Some(set) => set.matches(text, lower),
+                Some(set) => set.matches(&item.groups, text, lower),
                 None => item.groups.iter().flatten().any(|p| p.matches_text(text, lower)),
             };
             if hit {

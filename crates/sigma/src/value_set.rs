@@ -63,13 +63,14 @@ impl ItemPlan {
                     | Pattern::TimePart(..)
             )
         });
-        let set = (plain && !item.all).then(|| ValueSet::new(item.groups.iter().flatten())).flatten();
+        let set = (plain && !item.all).then(|| ValueSet::new(&item.groups)).flatten();
         ItemPlan { plain, set }
     }
 }
 
-/// Lowercase values by how they compare; `rest` holds the patterns that
-/// are tried in turn.
+/// Lowercase values by how they compare; `rest` says where the patterns
+/// tried in turn are in the item (group, position), so they are not copied
+/// (a copied regex would be compiled twice).
 #[derive(Debug)]
 pub(crate) struct ValueSet {
     exact: HashSet<Box<str>>,
@@ -78,23 +79,27 @@ pub(crate) struct ValueSet {
     suffixes: Vec<(usize, HashSet<Box<str>>)>,
     /// Substrings, up to 64 per searcher (what the SIMD searcher takes).
     substrings: Vec<packed::Searcher>,
-    rest: Vec<Pattern>,
+    rest: Vec<(u32, u32)>,
 }
 
 impl ValueSet {
     /// `None` when too few values can be looked up to be worth it.
-    fn new<'a>(patterns: impl Iterator<Item = &'a Pattern>) -> Option<ValueSet> {
+    fn new(groups: &[Vec<Pattern>]) -> Option<ValueSet> {
         let mut exact = HashSet::default();
         let mut prefixes: HashMap<usize, HashSet<Box<str>>> = HashMap::default();
         let mut suffixes: HashMap<usize, HashSet<Box<str>>> = HashMap::default();
         let mut rest = Vec::new();
-        let mut substrings: Vec<&Pattern> = Vec::new();
+        let mut substrings: Vec<((u32, u32), &[u8])> = Vec::new();
         let mut indexed = 0;
-        for pattern in patterns {
+        let positions = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| group.iter().enumerate().map(move |(i, pattern)| ((g as u32, i as u32), pattern)));
+        for (at, pattern) in positions {
             // Case-sensitive values compare the original text, and a value
             // that reads as a number also equals other spellings of it.
             let Pattern::Str { matcher, cased: false, number: None } = pattern else {
-                rest.push(pattern.clone());
+                rest.push(at);
                 continue;
             };
             let (table, text) = match matcher {
@@ -102,12 +107,12 @@ impl ValueSet {
                 StrMatch::Prefix(text) => (prefixes.entry(text.len()).or_default(), text),
                 StrMatch::Suffix(text) => (suffixes.entry(text.len()).or_default(), text),
                 StrMatch::Contains(substring) if !substring.needle().is_empty() => {
-                    substrings.push(pattern);
+                    substrings.push((at, substring.needle()));
                     indexed += 1;
                     continue;
                 }
                 StrMatch::Contains(_) | StrMatch::Glob(_) => {
-                    rest.push(pattern.clone());
+                    rest.push(at);
                     continue;
                 }
             };
@@ -124,15 +129,11 @@ impl ValueSet {
         }
         let mut searchers = Vec::new();
         for chunk in substrings.chunks(64) {
-            let needles = chunk.iter().filter_map(|p| match p {
-                Pattern::Str { matcher: StrMatch::Contains(substring), .. } => Some(substring.needle()),
-                _ => None,
-            });
             // `None` where the CPU or the patterns do not suit it: those
             // are tried in turn.
-            match packed::Config::new().builder().extend(needles).build() {
+            match packed::Config::new().builder().extend(chunk.iter().map(|(_, needle)| needle)).build() {
                 Some(searcher) => searchers.push(searcher),
-                None => rest.extend(chunk.iter().map(|p| (*p).clone())),
+                None => rest.extend(chunk.iter().map(|(at, _)| *at)),
             }
         }
         Some(ValueSet {
@@ -144,9 +145,9 @@ impl ValueSet {
         })
     }
 
-    /// Does some value of the set match the event value (`lower`: the value
-    /// lowercased)?
-    pub(crate) fn matches(&self, text: &str, lower: &str) -> bool {
+    /// Does some value of the set (made from `groups`) match the event
+    /// value (`lower`: the value lowercased)?
+    pub(crate) fn matches(&self, groups: &[Vec<Pattern>], text: &str, lower: &str) -> bool {
         let len = lower.len();
         // `get` is `None` off a character boundary, where no value (whole
         // characters) can start or end.
@@ -154,7 +155,7 @@ impl ValueSet {
             || self.suffixes.iter().any(|(n, set)| *n <= len && lower.get(len - n..).is_some_and(|s| set.contains(s)))
             || self.prefixes.iter().any(|(n, set)| *n <= len && lower.get(..*n).is_some_and(|s| set.contains(s)))
             || self.substrings.iter().any(|searcher| searcher.find(lower).is_some())
-            || self.rest.iter().any(|p| p.matches_text(text, lower))
+            || self.rest.iter().any(|&(g, i)| groups[g as usize][i as usize].matches_text(text, lower))
     }
 }
 
@@ -206,8 +207,10 @@ mod tests {
     }
 
     fn looked_up(patterns: &[Pattern], text: &str) -> bool {
-        let set = ValueSet::new(patterns.iter()).expect("enough values to index");
-        set.matches(text, &text.to_lowercase())
+        // A group per value, as rules compile them.
+        let groups: Vec<Vec<Pattern>> = patterns.iter().map(|p| vec![p.clone()]).collect();
+        let set = ValueSet::new(&groups).expect("enough values to index");
+        set.matches(&groups, text, &text.to_lowercase())
     }
 
     #[test]
@@ -240,7 +243,7 @@ mod tests {
     #[test]
     fn short_lists_are_tried_in_turn() {
         let few: Vec<Pattern> = patterns().into_iter().skip(14).collect();
-        assert!(ValueSet::new(few.iter()).is_none());
+        assert!(ValueSet::new(&[few]).is_none());
     }
 
     #[test]
@@ -250,10 +253,11 @@ mod tests {
                 str_pattern(StrMatch::Contains(crate::pattern::Substring::new(format!("k{i}x").as_bytes())), false)
             })
             .collect();
-        let set = ValueSet::new(patterns.iter()).unwrap();
+        let groups: Vec<Vec<Pattern>> = patterns.chunks(2).map(<[Pattern]>::to_vec).collect();
+        let set = ValueSet::new(&groups).unwrap();
         assert!(set.substrings.len() + set.rest.len() >= 3);
         for (text, want) in [("a k0x b", true), ("k149x", true), ("k150x", false), ("kx k150 k64", false)] {
-            assert_eq!(set.matches(text, text), want, "{text}");
+            assert_eq!(set.matches(&groups, text, text), want, "{text}");
             assert_eq!(one_by_one(&patterns, text), want, "{text}");
         }
     }

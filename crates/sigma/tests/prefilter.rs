@@ -34,6 +34,11 @@ fn event(set: &RuleSet, kind: SourceKind, fields: &[(&str, &str)]) -> Event {
     e
 }
 
+/// A cloud event of `provider`'s `service` with one field.
+fn cloud_event(set: &RuleSet, provider: &str, service: &str, name: &str, value: &str) -> Event {
+    event(set, SourceKind::Cloud, &[("cloud.provider", provider), ("cloud.service", service), (name, value)])
+}
+
 /// The titles of the rules matching each event, with the prefilter; checks
 /// the same scanner (its routing memo warm) and one without the prefilter
 /// agree on every event.
@@ -196,9 +201,7 @@ fn each_value_is_searched_for_its_fields_needles_and_every_keyword() {
             &[("Channel", SYSMON), ("EventID", "1"), ("Image", image), ("CommandLine", command)],
         )
     };
-    let cloud = |name: &str, value: &str| {
-        event(&set, SourceKind::Cloud, &[("cloud.provider", "aws"), ("cloud.service", "cloudtrail"), (name, value)])
-    };
+    let cloud = |name: &str, value: &str| cloud_event(&set, "aws", "cloudtrail", name, value);
     let found = titles(
         &set,
         &[
@@ -255,9 +258,7 @@ fn cloud_values_are_looked_up_under_any_spelling_of_the_field() {
         "product: azure\n    service: auditlogs",
         "sel:\n    OperationName: 'Add member to role'\ncondition: sel",
     )]);
-    let cloud = |name: &str, value: &str| {
-        event(&set, SourceKind::Cloud, &[("cloud.provider", "azure"), ("cloud.service", "auditlogs"), (name, value)])
-    };
+    let cloud = |name: &str, value: &str| cloud_event(&set, "azure", "auditlogs", name, value);
     let found = titles(
         &set,
         &[
