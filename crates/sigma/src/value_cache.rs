@@ -12,8 +12,10 @@
 use ferret_model::Field;
 
 /// Values shorter than this are searched every time: their search costs
-/// about what the lookup does.
-pub(crate) const MIN_CACHED: usize = 32;
+/// about what the lookup does. From 32 to 16 bytes: the same instructions,
+/// 3% fewer data-cache misses over evtx-attack-samples (the automaton's
+/// states are what misses); 10 bytes gained nothing more.
+pub(crate) const MIN_CACHED: usize = 16;
 
 /// Bytes of values and needle lists held before starting over.
 const BUDGET: usize = 2 << 20;
