@@ -7,10 +7,11 @@
 /// Appends `text` lowercased to `buf`: ASCII text (nearly all of it in
 /// logs) is copied, then folded in place.
 pub(crate) fn push_lowercase(buf: &mut String, text: &str) {
-    let start = buf.len();
-    buf.push_str(text);
-    if !fold_ascii(&mut buf[start..]) {
-        buf.truncate(start);
+    if text.is_ascii() {
+        let start = buf.len();
+        buf.push_str(text);
+        buf[start..].make_ascii_lowercase();
+    } else {
         buf.push_str(&text.to_lowercase());
     }
 }

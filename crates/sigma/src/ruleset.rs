@@ -179,7 +179,7 @@ impl RuleSet {
             event_id: names.intern("EventID"),
             program: names.intern("program"),
         };
-        // The literal prefilter (its automaton is the slowest part of
+        // The literal prefilter (its automata are the slowest part of
         // loading) is built while the routing index is.
         let detections: Vec<&crate::detection::Detection> = rules.iter().map(|(rule, _)| &rule.detection).collect();
         let reads_cloud: Vec<bool> = rules.iter().map(|(_, route)| route.kinds.contains(&SourceKind::Cloud)).collect();
