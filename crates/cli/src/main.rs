@@ -5,17 +5,13 @@
 //! Exit codes: 0 success; 1 findings, when `--fail-on-findings` asks;
 //! 2 error (bad usage, nothing readable, `--fail-on-error` with errors).
 
+mod allocator;
 mod commands;
 mod output;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// mimalloc: hunts 15-20% faster than with the system allocator
-/// (bench/RESULTS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// ferret: fast incident-response toolkit. Sigma detection over Windows
 /// EVTX, Linux syslog/auth.log, JSON and CSV logs.
@@ -46,6 +42,7 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    allocator::purge_at_once();
     let cli = Cli::parse();
     if let Some(threads) = cli.threads
         && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global()
