@@ -68,7 +68,12 @@ impl RouteMemo {
         {
             return routing.clone();
         }
-        let key = (kind, routing_key.map(str::to_owned), event_id.map(str::to_owned));
+        // The last key's buffers take this event's key: a lookup allocates
+        // nothing once they have grown.
+        let mut key = self.last.take().map_or((kind, None, None), |(key, _)| key);
+        key.0 = kind;
+        refill(&mut key.1, routing_key);
+        refill(&mut key.2, event_id);
         let routing = match self.routes.get(&key) {
             Some(routing) => routing.clone(),
             None => {
@@ -90,6 +95,18 @@ impl RouteMemo {
         self.routes.clear();
         self.last = None;
         self.keywords.clear();
+    }
+}
+
+/// Sets `slot` to `text`, reusing its buffer.
+fn refill(slot: &mut Option<String>, text: Option<&str>) {
+    match text {
+        None => *slot = None,
+        Some(text) => {
+            let buf = slot.get_or_insert_with(String::new);
+            buf.clear();
+            buf.push_str(text);
+        }
     }
 }
 

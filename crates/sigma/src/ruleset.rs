@@ -284,8 +284,9 @@ impl RuleSet {
     }
 }
 
-/// A table by event kind, then (channel or program, EventID).
-pub(crate) type PerKey<T> = HashMap<SourceKind, HashMap<RouteKey, T>>;
+/// A table by event kind, then (channel or program, EventID). Looked up
+/// per event: foldhash (seeded per process), not SipHash.
+pub(crate) type PerKey<T> = foldhash::HashMap<SourceKind, foldhash::HashMap<RouteKey, T>>;
 
 /// Routing indexes: the (rule, selector) pairs filed under each key.
 pub(crate) type Index = PerKey<Vec<(usize, u16)>>;
@@ -314,8 +315,8 @@ struct Indexes {
 /// Files every rule under the keys of the events it may see, sorted by
 /// (rule, selector) within each key.
 fn build_indexes(rules: &[(Rule, Route)], names: &FieldNames) -> Indexes {
-    let mut index: Index = HashMap::new();
-    let mut plain: Index = HashMap::new();
+    let mut index = Index::default();
+    let mut plain = Index::default();
     let mut compiled = Vec::with_capacity(rules.len());
     let event_id_field = names.intern("EventID");
     let renames_id = |s: &Selector| s.rename.iter().any(|(name, _)| name == "EventID");

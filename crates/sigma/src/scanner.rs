@@ -487,11 +487,26 @@ impl<'r> Scanner<'r> {
     }
 
     /// The event's routing keys, written into `keys`'s buffers (no
-    /// allocation once they have grown).
+    /// allocation once they have grown). One pass over the fields finds
+    /// all four (they are the first value of each of their fields).
     fn fill_keys(&self, event: &Event, keys: &mut EventKeys) {
-        use std::fmt::Write;
         let k = &self.set.keys;
-        let text = |f: Field| event.first(f).and_then(Value::as_str);
+        let (mut channel, mut provider, mut program, mut event_id) = (None, None, None, None);
+        for (field, value) in &event.fields {
+            let slot = match *field {
+                f if f == k.channel => &mut channel,
+                f if f == k.provider => &mut provider,
+                f if f == k.program => &mut program,
+                f if f == k.event_id => &mut event_id,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value);
+            }
+        }
+        fn text(value: Option<&Value>) -> Option<&str> {
+            value.and_then(Value::as_str)
+        }
         let lower = |slot: &mut Option<String>, text: Option<&str>| match text {
             None => *slot = None,
             Some(text) => {
@@ -500,20 +515,12 @@ impl<'r> Scanner<'r> {
                 push_lowercase(buf, text);
             }
         };
-        lower(&mut keys.channel, text(k.channel));
-        lower(&mut keys.provider, text(k.provider));
-        lower(&mut keys.program, text(k.program));
-        // As an integer's canonical text (`4720`), as the index files it.
-        match text(k.event_id) {
+        lower(&mut keys.channel, text(channel));
+        lower(&mut keys.provider, text(provider));
+        lower(&mut keys.program, text(program));
+        match text(event_id) {
             None => keys.event_id = None,
-            Some(id) => {
-                let buf = keys.event_id.get_or_insert_with(String::new);
-                buf.clear();
-                match id.trim().parse::<i64>() {
-                    Ok(n) => write!(buf, "{n}").expect("writing to a String"),
-                    Err(_) => buf.push_str(id),
-                }
-            }
+            Some(id) => canonical_integer(id, keys.event_id.get_or_insert_with(String::new)),
         }
     }
 
@@ -684,6 +691,24 @@ const UNLOCKED: u16 = u16::MAX - 1;
 
 /// Merges the routed candidates and the rules the prefilter reached (both
 /// sorted) into `out`, sorted.
+/// Writes `id` into `buf` as the index files EventIDs: an integer's
+/// canonical text (` 0004720` as `4720`), other text as it is. Most
+/// EventIDs are canonical already and are copied without parsing.
+fn canonical_integer(id: &str, buf: &mut String) {
+    use std::fmt::Write;
+    buf.clear();
+    let canonical = |t: &str| t == "0" || (!t.is_empty() && !t.starts_with('0') && t.bytes().all(|b| b.is_ascii_digit()));
+    // Up to 18 digits always fits an i64; longer ones are parsed.
+    if id.len() <= 18 && canonical(id) {
+        buf.push_str(id);
+        return;
+    }
+    match id.trim().parse::<i64>() {
+        Ok(n) => write!(buf, "{n}").expect("writing to a String"),
+        Err(_) => buf.push_str(id),
+    }
+}
+
 fn merge_two(routed: &[(usize, u16)], reached: impl Iterator<Item = (usize, u16)>, out: &mut Vec<(usize, u16)>) {
     let mut routed = routed.iter().copied().peekable();
     for item in reached {
@@ -698,4 +723,33 @@ fn merge_two(routed: &[(usize, u16)], reached: impl Iterator<Item = (usize, u16)
 /// Is the rule filed under the event's kind (Windows, syslog...)?
 fn routed_rule_kind_ok(set: &RuleSet, rule: usize, kind: SourceKind) -> bool {
     set.index.get(&kind).is_some_and(|by_key| by_key.values().any(|rules| rules.iter().any(|(r, _)| *r == rule)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_integer;
+
+    #[test]
+    fn event_ids_are_written_as_the_index_files_them() {
+        let canonical = |id: &str| {
+            let mut buf = String::from("stale");
+            canonical_integer(id, &mut buf);
+            buf
+        };
+        for (id, want) in [
+            ("4720", "4720"),
+            ("0", "0"),
+            (" 4720 ", "4720"),
+            ("04720", "4720"),
+            ("+1", "1"),
+            ("-1", "-1"),
+            ("00", "0"),
+            ("1234567890123456789", "1234567890123456789"),
+            ("99999999999999999999", "99999999999999999999"),
+            ("4720a", "4720a"),
+            ("", ""),
+        ] {
+            assert_eq!(canonical(id), want, "{id:?}");
+        }
+    }
 }
