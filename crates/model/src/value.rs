@@ -46,6 +46,19 @@ impl Num {
         text.parse::<f64>().ok().filter(|f| f.is_finite()).map(Num::Float)
     }
 
+    /// Whether `text` is a non-negative integer in its shortest form (`0`,
+    /// `4688`; not `04688`, `+1`, ` 1` or `1.0`): two such texts are the
+    /// same number exactly when they are the same text, so no parsing is
+    /// needed to compare them.
+    pub fn is_canonical_int(text: &str) -> bool {
+        match text.as_bytes() {
+            [] => false,
+            [b'0'] => true,
+            [b'0', ..] => false,
+            bytes => bytes.iter().all(u8::is_ascii_digit),
+        }
+    }
+
     fn as_f64(self) -> f64 {
         match self {
             Num::Int(i) => i as f64,
@@ -150,6 +163,21 @@ mod tests {
         assert!(!Value::text("0x10").loose_eq(&Value::number("16")), "no hex coercion");
         assert!(Value::Bool(true).loose_eq(&Value::text("true")));
         assert!(!Value::Null.loose_eq(&Value::text("")));
+    }
+
+    #[test]
+    fn canonical_integers_are_equal_only_as_the_same_text() {
+        for plain in ["0", "1", "4688", "99999999999999999999999999999999999999999"] {
+            assert!(Num::is_canonical_int(plain), "{plain}");
+        }
+        for other in ["", "00", "04688", "+1", "-1", " 1", "1.0", "1e3", "12a"] {
+            assert!(!Num::is_canonical_int(other), "{other:?}");
+        }
+        // What makes skipping the parse sound: distinct canonical texts
+        // never parse to equal numbers.
+        for (a, b) in [("4688", "4689"), ("1", "10"), ("0", "1")] {
+            assert_ne!(Num::parse(a), Num::parse(b));
+        }
     }
 
     #[test]

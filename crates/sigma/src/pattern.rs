@@ -116,8 +116,13 @@ impl Pattern {
                     StrMatch::Contains(substring) => substring.is_in(hay.as_bytes()),
                     StrMatch::Glob(glob) => glob.is_match(hay),
                 };
+                // Numerically equal with different text (`04688`, `4688.0`)?
+                // Not if both texts are plain integers (`EventID: 4688`
+                // against `1`, as most EventIDs are tested): no parse.
+                let both_plain = || matches!(matcher, StrMatch::Exact(s) if Num::is_canonical_int(s) && Num::is_canonical_int(text));
                 hit || number.is_some_and(|n| {
-                    Num::parse(text).is_some_and(|v| v.partial_cmp(&n) == Some(std::cmp::Ordering::Equal))
+                    !both_plain()
+                        && Num::parse(text).is_some_and(|v| v.partial_cmp(&n) == Some(std::cmp::Ordering::Equal))
                 })
             }
             Pattern::Regex(re) => re.is_match(text),
@@ -154,14 +159,81 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
     })
 }
 
-/// Compares two field values for `fieldref`.
+/// Compares two field values for `fieldref`. ASCII values (nearly all)
+/// are compared case-insensitively in place; others are lowercased first.
 pub fn compare_fields(mode: RefMode, value: &str, other: &str, cased: bool) -> bool {
-    let (value, other) =
-        if cased { (value.to_owned(), other.to_owned()) } else { (value.to_lowercase(), other.to_lowercase()) };
+    if cased || (value.is_ascii() && other.is_ascii()) {
+        let (value, other) = (value.as_bytes(), other.as_bytes());
+        let same = |a: &[u8], b: &[u8]| if cased { a == b } else { a.eq_ignore_ascii_case(b) };
+        return match mode {
+            RefMode::Equal => same(value, other),
+            RefMode::Prefix => value.len() >= other.len() && same(&value[..other.len()], other),
+            RefMode::Suffix => value.len() >= other.len() && same(&value[value.len() - other.len()..], other),
+            RefMode::Contains => other.is_empty() || value.windows(other.len()).any(|w| same(w, other)),
+        };
+    }
+    let (value, other) = (value.to_lowercase(), other.to_lowercase());
     match mode {
         RefMode::Equal => value == other,
         RefMode::Contains => value.contains(&other),
         RefMode::Prefix => value.starts_with(&other),
         RefMode::Suffix => value.ends_with(&other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What `compare_fields` must agree with: both values lowercased (unless
+    /// cased), then compared as strings.
+    fn reference(mode: RefMode, value: &str, other: &str, cased: bool) -> bool {
+        let (value, other) =
+            if cased { (value.to_owned(), other.to_owned()) } else { (value.to_lowercase(), other.to_lowercase()) };
+        match mode {
+            RefMode::Equal => value == other,
+            RefMode::Contains => value.contains(&other),
+            RefMode::Prefix => value.starts_with(&other),
+            RefMode::Suffix => value.ends_with(&other),
+        }
+    }
+
+    const MODES: [RefMode; 4] = [RefMode::Equal, RefMode::Contains, RefMode::Prefix, RefMode::Suffix];
+
+    #[test]
+    fn field_references_compare_as_lowercased_strings() {
+        let cases = [
+            ("C:\\Windows\\System32\\cmd.exe", "c:\\windows\\system32\\CMD.EXE"),
+            ("C:\\Windows\\System32\\cmd.exe", "CMD.exe"),
+            ("C:\\Windows\\System32\\cmd.exe", "c:\\windows"),
+            ("C:\\Windows\\System32\\cmd.exe", "system32"),
+            ("", ""),
+            ("abc", ""),
+            ("", "abc"),
+            ("ÄBC", "äbc"),
+            ("\u{212A}elvin", "kelvin"),
+        ];
+        for (value, other) in cases {
+            for mode in MODES {
+                for cased in [false, true] {
+                    assert_eq!(
+                        compare_fields(mode, value, other, cased),
+                        reference(mode, value, other, cased),
+                        "{mode:?} {value:?} {other:?} cased={cased}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_lowercasing_first(value in "[a-cA-C\\\\é]{0,8}", other in "[a-cA-C\\\\é]{0,4}", cased: bool) {
+            for mode in MODES {
+                prop_assert_eq!(compare_fields(mode, &value, &other, cased), reference(mode, &value, &other, cased));
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! rule's field names read the event (renames and value transforms for
 //! alternative sources such as Security 4688 for process_creation).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use ferret_model::{Event, Field, FieldNames, SourceKind, Value};
 
@@ -23,7 +23,7 @@ pub(crate) struct CompiledSelector {
 /// A field view for an alternative source: rule field → event field.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct View {
-    fields: HashMap<Field, Option<Source>>,
+    fields: foldhash::HashMap<Field, Option<Source>>,
 }
 
 /// Where an alternative source keeps a Sigma field.
@@ -137,7 +137,7 @@ pub(crate) fn compile_selector(s: &Selector, names: &FieldNames) -> CompiledSele
         channels: s.channels.clone(),
         programs: s.programs.clone(),
         view: (!s.rename.is_empty() || !s.unavailable.is_empty()).then(|| {
-            let mut fields: HashMap<Field, Option<Source>> = HashMap::new();
+            let mut fields: foldhash::HashMap<Field, Option<Source>> = Default::default();
             for name in &s.unavailable {
                 fields.insert(names.intern(name), None);
             }

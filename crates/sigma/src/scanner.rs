@@ -1,6 +1,7 @@
 //! The per-thread matcher: all mutable matching state of a [`RuleSet`]
 //! lives here, so the rule set itself stays immutable and shared.
 
+use ferret_model::value::Num;
 use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceKind, Value};
 
 use crate::detection::{Expr, Item, Target};
@@ -659,6 +660,15 @@ impl<'r> Scanner<'r> {
                 present == *want
             }
             Pattern::FieldRef { field: other, mode, cased } => {
+                // Both fields read as they are (no view's join or
+                // transform): compared in place, with nothing copied.
+                let resolve = |s: &Self, f: Field| View::resolve(s.view, s.fold_case(f, event));
+                if let (Resolved::Field(a, None), Resolved::Field(b, None)) =
+                    (resolve(self, field), resolve(self, *other))
+                {
+                    let texts = |f: Field| event.values(f).filter_map(Value::as_str);
+                    return texts(a).any(|x| texts(b).any(|y| compare_fields(*mode, x, y, *cased)));
+                }
                 let ours = self.values_of(field, event);
                 let theirs = self.values_of(*other, event);
                 ours.iter().flatten().any(|a| theirs.iter().flatten().any(|b| compare_fields(*mode, a, b, *cased)))
@@ -697,9 +707,8 @@ const UNLOCKED: u16 = u16::MAX - 1;
 fn canonical_integer(id: &str, buf: &mut String) {
     use std::fmt::Write;
     buf.clear();
-    let canonical = |t: &str| t == "0" || (!t.is_empty() && !t.starts_with('0') && t.bytes().all(|b| b.is_ascii_digit()));
     // Up to 18 digits always fits an i64; longer ones are parsed.
-    if id.len() <= 18 && canonical(id) {
+    if id.len() <= 18 && Num::is_canonical_int(id) {
         buf.push_str(id);
         return;
     }

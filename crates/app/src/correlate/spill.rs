@@ -16,7 +16,7 @@
 //! open and each hit is rewritten a logarithmic number of times.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::Arc;
@@ -48,7 +48,7 @@ pub struct HitSorter {
     /// first run to the last.
     runs: Vec<(u32, File)>,
     sources: Vec<Arc<str>>,
-    source_ids: HashMap<Arc<str>, u32>,
+    source_ids: foldhash::HashMap<Arc<str>, u32>,
     spilled: u64,
 }
 
@@ -66,7 +66,7 @@ impl HitSorter {
             memory_budget,
             runs: Vec::new(),
             sources: Vec::new(),
-            source_ids: HashMap::new(),
+            source_ids: foldhash::HashMap::default(),
             spilled: 0,
         }
     }

@@ -1,4 +1,3 @@
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -14,12 +13,12 @@ pub struct JsonlSink<W: Write> {
     /// object (tags, ATT&CK ids, file) is about half of a line, and the
     /// same rule fires on many events. Keyed by the shared rule's address;
     /// the `Arc` held here keeps that address from being reused.
-    rules: HashMap<*const AlertRule, (Arc<AlertRule>, Box<RawValue>)>,
+    rules: foldhash::HashMap<*const AlertRule, (Arc<AlertRule>, Box<RawValue>)>,
 }
 
 impl<W: Write> JsonlSink<W> {
     pub fn new(out: W) -> Self {
-        Self { out, rules: HashMap::new() }
+        Self { out, rules: foldhash::HashMap::default() }
     }
 }
 
