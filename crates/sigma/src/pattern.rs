@@ -119,7 +119,8 @@ impl Pattern {
                 // Numerically equal with different text (`04688`, `4688.0`)?
                 // Not if both texts are plain integers (`EventID: 4688`
                 // against `1`, as most EventIDs are tested): no parse.
-                let both_plain = || matches!(matcher, StrMatch::Exact(s) if Num::is_canonical_int(s) && Num::is_canonical_int(text));
+                let both_plain =
+                    || matches!(matcher, StrMatch::Exact(s) if Num::is_canonical_int(s) && Num::is_canonical_int(text));
                 hit || number.is_some_and(|n| {
                     !both_plain()
                         && Num::parse(text).is_some_and(|v| v.partial_cmp(&n) == Some(std::cmp::Ordering::Equal))

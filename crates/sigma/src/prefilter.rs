@@ -106,21 +106,27 @@ struct AnyField {
     needles: Vec<Vec<u32>>,
 }
 
-/// Where each value sits in the haystack: (start, end, field; `None` for
-/// the raw line), in order.
-pub(crate) type Segments = Vec<(u32, u32, Option<Field>)>;
+/// Where a value sits in the haystack, its field, and whether its field's
+/// automaton searches it (`false`: it is only looked up whole).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Segment {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) field: Field,
+    pub(crate) searched: bool,
+}
+
+pub(crate) type Segments = Vec<Segment>;
 
 /// An event's lowercased values as the prefilter reads them.
 pub(crate) struct Haystack<'a> {
-    /// Every value, `\0`-separated: up to `bound_end` those of fields some
-    /// needle is bound to (and, for cloud events, every value), each
-    /// searched for its field's literals; then those looked up whole, then
-    /// the rest (other values, the raw line). The keyword search reads it
-    /// all.
+    /// The values, `\0`-separated: those of fields some needle is bound
+    /// to and, when the event's rules have keywords, every other value and
+    /// then the raw line. The keyword search reads it all.
     pub(crate) bytes: &'a [u8],
-    pub(crate) bound_end: usize,
-    /// Which value is where: those up to `bound_end` and those looked up
-    /// whole (the rest is searched as one run).
+    /// Where the values end (and the raw line, if any, starts).
+    pub(crate) values_end: usize,
+    /// The values of fields some needle is bound to.
     pub(crate) segments: &'a Segments,
     /// Cloud events: a needle counts in any field.
     pub(crate) any_field: bool,
@@ -306,14 +312,13 @@ impl Prefilter {
     /// values (see [`Haystack`]); `cache` remembers what long values held.
     pub(crate) fn scan(&self, haystack: &Haystack<'_>, seen: &mut Seen, cache: &mut ValueCache) {
         seen.reset(self.needles);
-        let Haystack { bytes: haystack, bound_end, segments, any_field, keywords } = *haystack;
-        let bound_end = bound_end.min(haystack.len());
+        let Haystack { bytes: haystack, values_end, segments, any_field, keywords } = *haystack;
+        let values_end = values_end.min(haystack.len());
         if let Some(keywords) = keywords {
             keywords.for_each(haystack, |needle| seen.set(needle as usize));
         }
         if !self.whole.is_empty() {
-            for &(start, end, field) in segments {
-                let Some(field) = field else { continue };
+            for &Segment { start, end, field, .. } in segments {
                 if !(any_field || self.reads_whole(field)) {
                     continue;
                 }
@@ -329,7 +334,7 @@ impl Prefilter {
         if any_field {
             // Cloud events: any needle counts in any value, one pass.
             if let Some(AnyField { literals, needles }) = &self.any_field {
-                literals.for_each(&haystack[..bound_end], |_, pattern| {
+                literals.for_each(&haystack[..values_end], |_, pattern| {
                     needles[pattern].iter().for_each(|&needle| seen.set(needle as usize));
                 });
             }
@@ -337,8 +342,10 @@ impl Prefilter {
         }
         // Value by value, with its field's automaton: a long value seen
         // before in the same field gives back the needles found then.
-        for &(start, end, field) in segments.iter().take_while(|(start, _, _)| (*start as usize) < bound_end) {
-            let Some(field) = field else { continue };
+        for &Segment { start, end, field, searched } in segments {
+            if !searched {
+                continue;
+            }
             let Some(&Some(automaton)) = self.by_field.get(field.index()) else { continue };
             let FieldAutomaton { literals, needles, .. } = &self.automata[automaton as usize];
             let value = &haystack[start as usize..end as usize];

@@ -7,7 +7,7 @@ use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceK
 use crate::detection::{Expr, Item, Target};
 use crate::lowercase::{fold_ascii, push_lowercase};
 use crate::pattern::{Pattern, compare_fields};
-use crate::prefilter::{Haystack, Seen, Segments};
+use crate::prefilter::{Haystack, Seen, Segment, Segments};
 use crate::route::{Accept, EventKeys, Resolved, View};
 use crate::route_memo::{RouteMemo, Routing};
 use crate::ruleset::RuleSet;
@@ -185,19 +185,43 @@ impl<'r> Scanner<'r> {
         // any needle.
         let any_field = event.kind == SourceKind::Cloud;
         // Only the fields the rules this event can reach have needles on.
-        let searched = |field: Field| routing.searched.contains(field);
+        let searched = |field: Field| any_field || routing.searched.contains(field);
         let looked_up = |field: Field| routing.whole.contains(field);
-        self.segments.clear();
-        // First the values of fields needles are bound to (each searched
-        // with its field's automaton), then the values compared whole
-        // (looked up), then the rest (lowercased only if the rules the
-        // event can reach have keywords, which are searched for in all).
-        for i in 0..event.fields.len() {
-            if (any_field || searched(event.fields[i].0))
-                && let Some((start, end)) = self.lower_at(i, event)
-            {
-                self.segments.push((start, end, Some(event.fields[i].0)));
+        // The values of fields needles are bound to (searched with their
+        // field's automaton, or looked up whole) and, when the rules the
+        // event can reach have keywords (searched for in every value),
+        // all the others: copied in one pass over the fields, then folded
+        // at once. ASCII is nearly all there is; the rest is lowercased
+        // value by value.
+        let keywords = routing.keywords.is_some();
+        debug_assert!(self.lower_buf.is_empty(), "the prefilter reads the event first");
+        let mut lowered = false;
+        loop {
+            self.segments.clear();
+            for (i, (field, value)) in event.fields.iter().enumerate() {
+                let (search, whole) = (searched(*field), looked_up(*field));
+                if !(search || whole || keywords) {
+                    continue;
+                }
+                let Some(text) = value.as_str() else { continue };
+                let start = self.lower_buf.len() as u32;
+                if lowered {
+                    push_lowercase(&mut self.lower_buf, text);
+                } else {
+                    self.lower_buf.push_str(text);
+                }
+                let end = self.lower_buf.len() as u32;
+                self.lower_buf.push('\0');
+                self.lower[i] = Some((start, end));
+                if search || whole {
+                    self.segments.push(Segment { start, end, field: *field, searched: search });
+                }
             }
+            if lowered || fold_ascii(&mut self.lower_buf) {
+                break;
+            }
+            self.lower_buf.clear();
+            lowered = true;
         }
         // Fields rules read through a view (Security 4688 as
         // process_creation: `Image` is `NewProcessName`, `IntegrityLevel` a
@@ -209,71 +233,23 @@ impl<'r> Scanner<'r> {
             for field in view.into_iter().flat_map(View::mapped_fields).filter(reads) {
                 for value in self.values_of(field, event).into_iter().flatten() {
                     let (start, end) = self.push_lower(&value);
-                    self.segments.push((start, end, Some(field)));
+                    self.segments.push(Segment { start, end, field, searched: searched(field) });
                 }
             }
             self.view = None;
         }
-        let bound_end = self.lower_buf.len();
-        for i in 0..event.fields.len() {
-            if self.lower[i].is_none()
-                && looked_up(event.fields[i].0)
-                && let Some((start, end)) = self.lower_at(i, event)
-            {
-                self.segments.push((start, end, Some(event.fields[i].0)));
-            }
+        let values_end = self.lower_buf.len();
+        if keywords {
+            self.raw_lower(event);
         }
-        if routing.keywords.is_some() {
-            self.lower_rest(event);
-        }
-        // Every push appended to the buffer: segments are in order.
         let haystack = Haystack {
             bytes: self.lower_buf.as_bytes(),
-            bound_end,
+            values_end,
             segments: &self.segments,
             any_field,
             keywords: routing.keywords.as_deref(),
         };
         prefilter.scan(&haystack, &mut self.seen, &mut self.values);
-    }
-
-    /// Lowercases every value not lowercased yet, and the raw line, onto
-    /// the end of the buffer (the keyword search reads them there). Copied
-    /// first and folded in one pass: these are most of an event's values,
-    /// and lowercasing them one by one cost more per value than per byte.
-    fn lower_rest(&mut self, event: &Event) {
-        let from = self.lower_buf.len();
-        let copied = |buf: &mut String, text: &str| {
-            let start = buf.len() as u32;
-            buf.push_str(text);
-            let end = buf.len() as u32;
-            buf.push('\0');
-            (start, end)
-        };
-        for (i, (_, value)) in event.fields.iter().enumerate() {
-            if self.lower[i].is_none()
-                && let Some(text) = value.as_str()
-            {
-                self.lower[i] = Some(copied(&mut self.lower_buf, text));
-            }
-        }
-        if let Some(raw) = event.raw.as_deref() {
-            self.raw_lower = Some(copied(&mut self.lower_buf, raw));
-        }
-        if !fold_ascii(&mut self.lower_buf[from..]) {
-            // Not all ASCII (rare): lowercased value by value instead.
-            self.lower_buf.truncate(from);
-            for i in 0..event.fields.len() {
-                if self.lower[i].is_some_and(|(start, _)| start as usize >= from) {
-                    self.lower[i] = None;
-                    self.lower_at(i, event);
-                }
-            }
-            if event.raw.is_some() {
-                self.raw_lower = None;
-                self.raw_lower(event);
-            }
-        }
     }
 
     fn reset_lower(&mut self, event: &Event) {

@@ -210,6 +210,8 @@ fn each_value_is_searched_for_its_fields_needles_and_every_keyword() {
             process("C:\\Windows\\whoami.exe", "WHOAMI /ALL"),
             // A keyword inside a value whose field has needles of its own.
             process("C:\\m.exe", "m.exe sekurlsa::logonpasswords"),
+            // Beyond ASCII in one value: every value lowercased again.
+            process("C:\\Users\\Jürgen\\WHOAMI.EXE", "Whoami /All SEKURLSA::"),
             // Cloud field names in any casing, substrings too.
             cloud("EventName", "xPutBucketPolicyx"),
             cloud("eventSource", "PutBucketPolicy"),
@@ -217,7 +219,14 @@ fn each_value_is_searched_for_its_fields_needles_and_every_keyword() {
     );
     assert_eq!(
         found,
-        vec![Vec::<&str>::new(), vec!["command", "image"], vec!["keyword"], vec!["cloud"], Vec::<&str>::new(),]
+        vec![
+            Vec::<&str>::new(),
+            vec!["command", "image"],
+            vec!["keyword"],
+            vec!["command", "image", "keyword"],
+            vec!["cloud"],
+            Vec::<&str>::new(),
+        ]
     );
 }
 
