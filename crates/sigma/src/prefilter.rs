@@ -84,8 +84,14 @@ pub(crate) struct Prefilter {
     whole_fields: FieldBits,
     /// Per rule: how many clauses must hold (0: the rule is not gated).
     clauses: Vec<u8>,
-    /// Per needle: the (rule, clause) pairs it satisfies.
-    postings: Postings,
+    /// Per needle: the rules whose first clause (the strongest) it
+    /// satisfies, as (rule, 0). Only these lead from needles to rules: a
+    /// common needle of a rule's second clause (`\\cmd.exe`) does not
+    /// touch every rule it serves on every event it occurs in.
+    first: Postings,
+    /// Per rule: the needles of its other clauses, as (needle, clause),
+    /// checked against the event's needles once the first clause holds.
+    rest: Postings,
     needles: usize,
 }
 
@@ -147,8 +153,10 @@ impl Prefilter {
         let mut whole_only: Vec<bool> = Vec::new();
         let mut clauses = Vec::new();
         let mut postings: Vec<Vec<(u32, u8)>> = Vec::new();
+        let mut rest: Vec<Vec<(u32, u8)>> = Vec::with_capacity(requirements.len());
         for (rule, needs) in requirements.into_iter().enumerate() {
             clauses.push(needs.len() as u8);
+            let mut others = Vec::new();
             for (clause, need) in needs.into_iter().enumerate() {
                 for Needle { literal, field, whole } in need {
                     let next = needle_ids.len() as u32;
@@ -162,8 +170,14 @@ impl Prefilter {
                     if posting.last() != Some(&(rule as u32, clause as u8)) {
                         posting.push((rule as u32, clause as u8));
                     }
+                    if clause > 0 {
+                        others.push((id as u32, clause as u8));
+                    }
                 }
             }
+            others.sort_unstable();
+            others.dedup();
+            rest.push(others);
         }
         let mut whole: foldhash::HashMap<Box<[u8]>, Vec<(Field, u32)>> = Default::default();
         let mut whole_fields = FieldBits::default();
@@ -226,7 +240,13 @@ impl Prefilter {
             whole,
             whole_fields,
             clauses,
-            postings: Postings::new(postings),
+            first: Postings::new(
+                postings
+                    .into_iter()
+                    .map(|pairs| pairs.into_iter().filter(|&(_, clause)| clause == 0).collect())
+                    .collect(),
+            ),
+            rest: Postings::new(rest),
             needles: needle_ids.len(),
         }
     }
@@ -236,7 +256,9 @@ impl Prefilter {
         self.clauses[rule] > 0
     }
 
-    /// The rules whose every clause has a needle in `seen`, sorted.
+    /// The rules whose every clause has a needle in `seen`, sorted: those
+    /// the needles of a first clause lead to, whose other clauses each
+    /// have a needle in `seen` too.
     pub(crate) fn unlocked(&self, seen: &mut Seen, out: &mut Vec<u32>) {
         out.clear();
         if seen.held.len() < self.clauses.len() {
@@ -247,21 +269,29 @@ impl Prefilter {
             while bits != 0 {
                 let needle = word * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                for &(rule, clause) in self.postings.of(needle) {
-                    let held = &mut seen.held[rule as usize];
-                    if *held == 0 {
+                for &(rule, _) in self.first.of(needle) {
+                    let touched = &mut seen.held[rule as usize];
+                    if *touched == 0 {
+                        *touched = 1;
                         seen.touched.push(rule);
                     }
-                    *held |= 1 << clause;
                 }
             }
         }
-        for rule in seen.touched.drain(..) {
-            let held = std::mem::take(&mut seen.held[rule as usize]);
+        let mut touched = std::mem::take(&mut seen.touched);
+        for rule in touched.drain(..) {
+            seen.held[rule as usize] = 0;
+            let mut held: u8 = 1;
+            for &(needle, clause) in self.rest.of(rule as usize) {
+                if seen.contains(needle as usize) {
+                    held |= 1 << clause;
+                }
+            }
             if held.count_ones() == u32::from(self.clauses[rule as usize]) {
                 out.push(rule);
             }
         }
+        seen.touched = touched;
         out.sort_unstable();
     }
 
@@ -283,10 +313,26 @@ impl Prefilter {
             .iter()
             .flat_map(|automaton| automaton.needles.iter().map(|&needle| (automaton.field, needle, false)));
         let whole = self.whole.values().flatten().map(|&(field, needle)| (field, needle, true));
+        // Each needle's field (keywords have none), then the rules of
+        // every clause it serves.
+        let mut bound: Vec<Option<(Field, bool)>> = vec![None; self.needles];
         for (field, needle, whole) in searched.chain(whole) {
-            for &(rule, _) in self.postings.of(needle as usize) {
+            bound[needle as usize] = Some((field, whole));
+        }
+        let mut mark = |rule: u32, needle: u32| {
+            if let Some((field, whole)) = bound[needle as usize] {
                 let (search, lookup) = &mut by_rule[rule as usize];
                 if whole { lookup.insert(field) } else { search.insert(field) }
+            }
+        };
+        for needle in 0..self.needles {
+            for &(rule, _) in self.first.of(needle) {
+                mark(rule, needle as u32);
+            }
+        }
+        for rule in 0..self.clauses.len() {
+            for &(needle, _) in self.rest.of(rule) {
+                mark(rule as u32, needle);
             }
         }
         by_rule
@@ -370,9 +416,9 @@ impl Prefilter {
     }
 }
 
-/// Each needle's (rule, clause) pairs, in one array: the needles an event
-/// holds are read one after another, and a list of its own for each would
-/// cost a cache miss more per needle.
+/// Lists of (number, clause) pairs by index (a needle's rules, a rule's
+/// needles), in one array: the lists an event reaches are read one after
+/// another, and a list of its own for each would cost a cache miss more.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Postings {
     /// Where each needle's pairs start in `pairs`; one more for the end.
@@ -392,8 +438,8 @@ impl Postings {
         Postings { starts, pairs }
     }
 
-    fn of(&self, needle: usize) -> &[(u32, u8)] {
-        &self.pairs[self.starts[needle] as usize..self.starts[needle + 1] as usize]
+    fn of(&self, index: usize) -> &[(u32, u8)] {
+        &self.pairs[self.starts[index] as usize..self.starts[index + 1] as usize]
     }
 }
 
@@ -446,6 +492,10 @@ impl Seen {
         for word in self.set.drain(..) {
             self.bits[word] = 0;
         }
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        self.bits[i / 64] & (1 << (i % 64)) != 0
     }
 
     fn set(&mut self, i: usize) {
@@ -728,5 +778,44 @@ mod tests {
             "sel:\n    CommandLine|contains|all:\n        - 'vssadmin'\n        - 'shadowcopy'\ncondition: sel",
         );
         assert_eq!(found, vec![clause(&[("CommandLine", "shadowcopy")]), clause(&[("CommandLine", "vssadmin")])]);
+    }
+
+    #[test]
+    fn a_rule_is_unlocked_only_when_each_clause_has_a_needle() {
+        let text = "title: t\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n    sel:\n        Image|endswith: '\\cmd.exe'\n        CommandLine|contains: 'whoami'\n    condition: sel\n";
+        let names = ferret_model::FieldNames::new();
+        let (set, _) = RuleSet::compile(
+            &[RuleSource { name: "t.yml".into(), text: text.into() }],
+            names.clone(),
+            &Mappings::builtin(),
+        );
+        let fields = [names.intern("Image"), names.intern("CommandLine")];
+        let unlocked = |values: [&str; 2]| {
+            let mut bytes = String::new();
+            let mut segments = Segments::new();
+            for (field, value) in fields.into_iter().zip(values) {
+                let start = bytes.len() as u32;
+                bytes.push_str(value);
+                segments.push(Segment { start, end: bytes.len() as u32, field, searched: true });
+                bytes.push('\0');
+            }
+            let haystack = Haystack {
+                bytes: bytes.as_bytes(),
+                values_end: bytes.len(),
+                segments: &segments,
+                any_field: false,
+                keywords: None,
+            };
+            let (mut seen, mut out) = (Seen::default(), Vec::new());
+            set.prefilter.scan(&haystack, &mut seen, &mut ValueCache::default());
+            set.prefilter.unlocked(&mut seen, &mut out);
+            out
+        };
+        assert_eq!(unlocked(["c:\\windows\\system32\\cmd.exe", "cmd /c whoami /all"]), vec![0]);
+        // Either clause alone, whichever leads to the rule.
+        assert!(unlocked(["c:\\windows\\system32\\cmd.exe", "cmd /c dir"]).is_empty());
+        assert!(unlocked(["c:\\tools\\x.exe", "whoami"]).is_empty());
+        // The needles in each other's field.
+        assert!(unlocked(["c:\\whoami", "\\cmd.exe"]).is_empty());
     }
 }
