@@ -5,7 +5,7 @@ use ferret_model::value::Num;
 use ferret_model::{Event, Explanation, Field, ItemTrace, SelectionTrace, SourceKind, Value};
 
 use crate::detection::{Expr, Item, Target};
-use crate::lowercase::{fold_ascii, push_lowercase};
+use crate::lowercase::{push_lowercase, push_to_fold};
 use crate::pattern::{Pattern, compare_fields};
 use crate::prefilter::{Haystack, Seen, Segment, Segments};
 use crate::route::{Accept, EventKeys, Resolved, View};
@@ -190,39 +190,29 @@ impl<'r> Scanner<'r> {
         // The values of fields needles are bound to (searched with their
         // field's automaton, or looked up whole) and, when the rules the
         // event can reach have keywords (searched for in every value),
-        // all the others: copied in one pass over the fields, then folded
-        // at once. ASCII is nearly all there is; the rest is lowercased
-        // value by value.
+        // all the others: copied in one pass over the fields, their ASCII
+        // capitals folded over the whole buffer at once (a value beyond
+        // ASCII, as Sysmon's `Microsoft® Windows®`, is lowercased as it is
+        // copied: see `push_to_fold`).
         let keywords = routing.keywords.is_some();
         debug_assert!(self.lower_buf.is_empty(), "the prefilter reads the event first");
-        let mut lowered = false;
-        loop {
-            self.segments.clear();
-            for (i, (field, value)) in event.fields.iter().enumerate() {
-                let (search, whole) = (searched(*field), looked_up(*field));
-                if !(search || whole || keywords) {
-                    continue;
-                }
-                let Some(text) = value.as_str() else { continue };
-                let start = self.lower_buf.len() as u32;
-                if lowered {
-                    push_lowercase(&mut self.lower_buf, text);
-                } else {
-                    self.lower_buf.push_str(text);
-                }
-                let end = self.lower_buf.len() as u32;
-                self.lower_buf.push('\0');
-                self.lower[i] = Some((start, end));
-                if search || whole {
-                    self.segments.push(Segment { start, end, field: *field, searched: search });
-                }
+        self.segments.clear();
+        for (i, (field, value)) in event.fields.iter().enumerate() {
+            let (search, whole) = (searched(*field), looked_up(*field));
+            if !(search || whole || keywords) {
+                continue;
             }
-            if lowered || fold_ascii(&mut self.lower_buf) {
-                break;
+            let Some(text) = value.as_str() else { continue };
+            let start = self.lower_buf.len() as u32;
+            push_to_fold(&mut self.lower_buf, text);
+            let end = self.lower_buf.len() as u32;
+            self.lower_buf.push('\0');
+            self.lower[i] = Some((start, end));
+            if search || whole {
+                self.segments.push(Segment { start, end, field: *field, searched: search });
             }
-            self.lower_buf.clear();
-            lowered = true;
         }
+        self.lower_buf.make_ascii_lowercase();
         // Fields rules read through a view (Security 4688 as
         // process_creation: `Image` is `NewProcessName`, `IntegrityLevel` a
         // transformed label) are added under the rule's field name.
