@@ -538,7 +538,20 @@ impl<'r> Scanner<'r> {
         }
     }
 
+    /// The value of `field` that a matching item met: the first value its
+    /// patterns, in order, meet.
     fn first_hit(&mut self, item: &Item, field: Field, event: &Event) -> Option<String> {
+        // A plain item (string, regex, CIDR, number patterns) that holds,
+        // over a field with one value read as it is: that value is the one
+        // it met, whichever pattern met it. Most fields have one value, and
+        // items hundreds of patterns long were tried pattern by pattern.
+        if item.plan.get(item).plain
+            && let Resolved::Field(native, None) = View::resolve(self.view, self.fold_case(field, event))
+            && let Some(only) = self.head(native).checked_sub(1).map(|i| i as usize)
+            && self.next[only] == 0
+        {
+            return event.fields[only].1.as_str().map(str::to_owned);
+        }
         item.groups.iter().flatten().find_map(|p| self.find_value(p, field, event))
     }
 
