@@ -31,11 +31,13 @@ pub struct Scanner<'r> {
     lower_buf: String,
     lower: Vec<Option<(u32, u32)>>,
     raw_lower: Option<(u32, u32)>,
-    /// Per field symbol: 1 + the position of its first value in the
-    /// current event (0 = absent). `next` chains repeated fields.
-    first: Vec<u32>,
+    /// Per field symbol: the table build that last set it, and 1 + the
+    /// position of its first value in that event (a slot another build set
+    /// is absent: nothing is cleared between events). `next` chains
+    /// repeated fields.
+    first: Vec<(u32, u32)>,
     next: Vec<u32>,
-    touched: Vec<Field>,
+    build: u32,
     /// Whether `first` and `next` describe the current event yet.
     indexed: bool,
     /// The field view of the rule being evaluated (alternative sources).
@@ -65,7 +67,7 @@ impl<'r> Scanner<'r> {
             raw_lower: None,
             first: Vec::new(),
             next: Vec::new(),
-            touched: Vec::new(),
+            build: 0,
             indexed: false,
             view: None,
             candidates: Vec::new(),
@@ -281,27 +283,32 @@ impl<'r> Scanner<'r> {
     /// only at the values of its own field.
     fn index_fields(&mut self, event: &Event) {
         self.indexed = true;
-        // Clear only the slots the previous event set.
-        for field in self.touched.drain(..) {
-            self.first[field.index()] = 0;
+        self.build = self.build.wrapping_add(1);
+        if self.build == 0 {
+            // Wrapped around: no slot may claim a build it is not from.
+            self.first.fill((0, 0));
+            self.build = 1;
         }
         self.next.clear();
         self.next.resize(event.fields.len(), 0);
         for (i, (field, _)) in event.fields.iter().enumerate().rev() {
             let slot = field.index();
             if slot >= self.first.len() {
-                self.first.resize(slot + 1, 0);
+                self.first.resize(slot + 1, (0, 0));
             }
-            self.next[i] = self.first[slot];
-            self.first[slot] = i as u32 + 1;
-            self.touched.push(*field);
+            let (build, head) = self.first[slot];
+            self.next[i] = if build == self.build { head } else { 0 };
+            self.first[slot] = (self.build, i as u32 + 1);
         }
     }
 
     /// 1 + the position of `field`'s first value (0 when absent).
     fn head(&self, field: Field) -> u32 {
         debug_assert!(self.indexed, "the field table is read before it is built");
-        self.first.get(field.index()).copied().unwrap_or(0)
+        match self.first.get(field.index()) {
+            Some(&(build, head)) if build == self.build => head,
+            _ => 0,
+        }
     }
 
     /// Does `pattern` hold for any value of the rule's `field`? Returns the
@@ -715,7 +722,36 @@ fn routed_rule_kind_ok(set: &RuleSet, rule: usize, kind: SourceKind) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical_integer;
+    use ferret_model::{Event, FieldNames, Location, Provenance, SourceKind, Value};
+
+    use super::{Scanner, canonical_integer};
+    use crate::{Mappings, RuleSet};
+
+    #[test]
+    fn the_field_table_holds_only_the_current_event_even_when_its_count_wraps() {
+        let names = FieldNames::new();
+        let (set, _) = RuleSet::compile(&[], names.clone(), &Mappings::builtin());
+        let mut scanner = Scanner::new(&set);
+        let (image, user) = (names.intern("Image"), names.intern("User"));
+        let event = |fields: &[(ferret_model::Field, &str)]| {
+            let mut e =
+                Event::new(SourceKind::Windows, Provenance { source: "t".into(), location: Location::Record(1) });
+            for (field, value) in fields {
+                e.push(*field, Value::text(*value));
+            }
+            e
+        };
+        let both = event(&[(user, "a"), (image, "x"), (image, "y")]);
+        let user_only = event(&[(user, "b")]);
+        scanner.build = u32::MAX - 2;
+        for _ in 0..4 {
+            scanner.index_fields(&both);
+            assert_eq!((scanner.head(user), scanner.head(image)), (1, 2));
+            assert_eq!(scanner.next[1], 3, "the second Image value follows the first");
+            scanner.index_fields(&user_only);
+            assert_eq!((scanner.head(user), scanner.head(image)), (1, 0), "build {}", scanner.build);
+        }
+    }
 
     #[test]
     fn event_ids_are_written_as_the_index_files_them() {
