@@ -6,7 +6,10 @@
 //! one thread that another allocated (alerts, read buffers), and with two
 //! threads the pages waiting to be returned made peak RSS grow with the
 //! input: 47 MB over evtx-attack-samples, 50-52 MB over ten times it.
-//! Returned at once: 44 and 46 MB, in the same time (bench/RESULTS.md).
+//! Returned at once: 44 and 45-46 MB. The cost is about 2,400 `madvise`
+//! calls (13 ms of system time) over the x10 input and the page faults of
+//! reusing what was returned: in runs taken in turns, within the noise
+//! (bench/RESULTS.md).
 
 /// mimalloc: hunts 15-20% faster than with the system allocator
 /// (bench/RESULTS.md).

@@ -261,8 +261,8 @@ impl Prefilter {
     /// have a needle in `seen` too.
     pub(crate) fn unlocked(&self, seen: &mut Seen, out: &mut Vec<u32>) {
         out.clear();
-        if seen.held.len() < self.clauses.len() {
-            seen.held.resize(self.clauses.len(), 0);
+        if seen.reached.len() < self.clauses.len() {
+            seen.reached.resize(self.clauses.len(), false);
         }
         for &word in &seen.set {
             let mut bits = seen.bits[word];
@@ -270,9 +270,9 @@ impl Prefilter {
                 let needle = word * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 for &(rule, _) in self.first.of(needle) {
-                    let touched = &mut seen.held[rule as usize];
-                    if *touched == 0 {
-                        *touched = 1;
+                    let reached = &mut seen.reached[rule as usize];
+                    if !*reached {
+                        *reached = true;
                         seen.touched.push(rule);
                     }
                 }
@@ -280,7 +280,8 @@ impl Prefilter {
         }
         let mut touched = std::mem::take(&mut seen.touched);
         for rule in touched.drain(..) {
-            seen.held[rule as usize] = 0;
+            seen.reached[rule as usize] = false;
+            // The first clause holds; each other one needs a needle seen.
             let mut held: u8 = 1;
             for &(needle, clause) in self.rest.of(rule as usize) {
                 if seen.contains(needle as usize) {
@@ -476,9 +477,9 @@ pub(crate) struct Seen {
     bits: Vec<u64>,
     /// The words of `bits` that are not zero.
     set: Vec<usize>,
-    /// Per rule: the clauses the seen needles satisfy (scratch for
-    /// `unlocked`, zero between events), and the rules touched.
-    held: Vec<u8>,
+    /// Per rule: whether a seen needle of its first clause reached it
+    /// (scratch for `unlocked`, zero between events), and those rules.
+    reached: Vec<bool>,
     touched: Vec<u32>,
     /// Scratch: the needles found in one value.
     found: Vec<u32>,
