@@ -31,7 +31,7 @@ use ferret_sigma::{RuleSet, RuleSource};
 
 /// Bumped when the stored layout changes in a way the executable identity
 /// would not catch (it always changes with the code, so rarely needed).
-const FORMAT: u32 = 6;
+const FORMAT: u32 = 7;
 const MAGIC: &[u8; 8] = b"FERRETRC";
 const HEADER: usize = MAGIC.len() + 32 + 32;
 /// Cache files kept in the directory (one per rule set used recently).

@@ -44,6 +44,17 @@ use crate::value_cache::{MIN_CACHED, ValueCache};
 /// more than no needle.
 const MIN_NEEDLE: usize = 2;
 
+/// Single bytes rare enough in logs to gate on their own: PowerShell's
+/// escape character, which only obfuscation puts inside a command line
+/// ("Powershell Token Obfuscation" requires two and no longer literal, and
+/// was evaluated on every process creation).
+const RARE_BYTES: &[&str] = &["`"];
+
+/// Whether `literal` is long enough, or rare enough, to be a needle.
+fn needle_worthy(literal: &str) -> bool {
+    literal.len() >= MIN_NEEDLE || RARE_BYTES.contains(&literal)
+}
+
 /// A literal that must occur in a value of `field` (`None`: in any value
 /// or the raw line); `whole`: as the entire value (`Channel: Security`),
 /// which a hash lookup of the value decides without searching it.
@@ -551,7 +562,11 @@ fn regex_need(pattern: &str, field: Option<Field>) -> Option<Need> {
         need.dedup();
         Some(need)
     });
+    // Literals of two bytes or more; else single bytes, if all are rare.
     let inner = crate::regex_facts::required_literals(&hir, MIN_NEEDLE)
+        .or_else(|| {
+            crate::regex_facts::required_literals(&hir, 1).filter(|literals| literals.iter().all(|l| needle_worthy(l)))
+        })
         .map(|literals| literals.into_iter().map(|literal| Needle { literal, field, whole: false }).collect());
     needs.into_iter().chain([inner]).flatten().max_by_key(score)
 }
@@ -703,7 +718,7 @@ fn pattern_need(pattern: &Pattern, field: Option<Field>) -> Option<Need> {
     let literal = literal.to_lowercase();
     // A character beyond ASCII is rare enough to be a needle on its own
     // (the homoglyph rules look for single Cyrillic and Greek letters).
-    let long_enough = literal.len() >= MIN_NEEDLE || (!literal.is_ascii() && literal.chars().count() == 1);
+    let long_enough = needle_worthy(&literal) || (!literal.is_ascii() && literal.chars().count() == 1);
     long_enough.then(|| vec![Needle { literal, field, whole }])
 }
 
@@ -771,6 +786,17 @@ mod tests {
         let found = clauses("sel:\n    CommandLine|contains:\n        - '^^'\n        - ',;,'\ncondition: sel");
         assert_eq!(found, vec![clause(&[("CommandLine", ",;,"), ("CommandLine", "^^")])]);
         assert!(clauses("sel:\n    CommandLine|contains: '^'\ncondition: sel").is_empty());
+    }
+
+    #[test]
+    fn a_rare_single_byte_gates_where_nothing_longer_is_required() {
+        // "Powershell Token Obfuscation": two backticks, nothing longer.
+        let found = clauses("sel:\n    CommandLine|re: '\\w+`(?:\\w+|-|.)`[\\w+|\\s]'\ncondition: sel");
+        assert_eq!(found, vec![clause(&[("CommandLine", "`")])]);
+        // A longer literal wins; a common single byte gates nothing.
+        let found = clauses("sel:\n    CommandLine|re: '`\\w+-enc'\ncondition: sel");
+        assert_eq!(found, vec![clause(&[("CommandLine", "-enc")])]);
+        assert!(clauses("sel:\n    CommandLine|re: '\\w+:\\d+'\ncondition: sel").is_empty());
     }
 
     #[test]
