@@ -98,6 +98,19 @@ pub(crate) struct EventKeys {
     pub(crate) program: Option<String>,
 }
 
+/// Sets a key buffer to `text` as `write` writes it (copied, lowercased),
+/// reusing the buffer's allocation; `None` empties the slot.
+pub(crate) fn set_key(slot: &mut Option<String>, text: Option<&str>, write: fn(&mut String, &str)) {
+    match text {
+        None => *slot = None,
+        Some(text) => {
+            let buf = slot.get_or_insert_with(String::new);
+            buf.clear();
+            write(buf, text);
+        }
+    }
+}
+
 /// Every selector a route has, or this for a route without selectors.
 pub(crate) const ANY_SELECTOR: u16 = u16::MAX;
 

@@ -9,7 +9,7 @@ use ferret_model::SourceKind;
 
 use crate::keywords::{Keywords, Searchers};
 use crate::prefilter::FieldBits;
-use crate::route::RouteKey;
+use crate::route::{RouteKey, set_key};
 use crate::ruleset::{Index, RuleSet};
 
 /// What the index offers events of one (kind, routing key, EventID).
@@ -72,8 +72,8 @@ impl RouteMemo {
         // nothing once they have grown.
         let mut key = self.last.take().map_or((kind, None, None), |(key, _)| key);
         key.0 = kind;
-        refill(&mut key.1, routing_key);
-        refill(&mut key.2, event_id);
+        set_key(&mut key.1, routing_key, String::push_str);
+        set_key(&mut key.2, event_id, String::push_str);
         let routing = match self.routes.get(&key) {
             Some(routing) => routing.clone(),
             None => {
@@ -95,18 +95,6 @@ impl RouteMemo {
         self.routes.clear();
         self.last = None;
         self.keywords.clear();
-    }
-}
-
-/// Sets `slot` to `text`, reusing its buffer.
-fn refill(slot: &mut Option<String>, text: Option<&str>) {
-    match text {
-        None => *slot = None,
-        Some(text) => {
-            let buf = slot.get_or_insert_with(String::new);
-            buf.clear();
-            buf.push_str(text);
-        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::detection::{Expr, Item, Target};
 use crate::lowercase::{push_lowercase, push_to_fold};
 use crate::pattern::{Pattern, compare_fields};
 use crate::prefilter::{Haystack, Seen, Segment, Segments};
-use crate::route::{Accept, EventKeys, Resolved, View};
+use crate::route::{Accept, EventKeys, Resolved, View, set_key};
 use crate::route_memo::{RouteMemo, Routing};
 use crate::ruleset::RuleSet;
 use crate::value_cache::ValueCache;
@@ -481,17 +481,9 @@ impl<'r> Scanner<'r> {
         fn text(value: Option<&Value>) -> Option<&str> {
             value.and_then(Value::as_str)
         }
-        let lower = |slot: &mut Option<String>, text: Option<&str>| match text {
-            None => *slot = None,
-            Some(text) => {
-                let buf = slot.get_or_insert_with(String::new);
-                buf.clear();
-                push_lowercase(buf, text);
-            }
-        };
-        lower(&mut keys.channel, text(channel));
-        lower(&mut keys.provider, text(provider));
-        lower(&mut keys.program, text(program));
+        set_key(&mut keys.channel, text(channel), push_lowercase);
+        set_key(&mut keys.provider, text(provider), push_lowercase);
+        set_key(&mut keys.program, text(program), push_lowercase);
         match text(event_id) {
             None => keys.event_id = None,
             Some(id) => canonical_integer(id, keys.event_id.get_or_insert_with(String::new)),

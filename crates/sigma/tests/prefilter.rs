@@ -210,7 +210,7 @@ fn each_value_is_searched_for_its_fields_needles_and_every_keyword() {
             process("C:\\Windows\\whoami.exe", "WHOAMI /ALL"),
             // A keyword inside a value whose field has needles of its own.
             process("C:\\m.exe", "m.exe sekurlsa::logonpasswords"),
-            // Beyond ASCII in one value: every value lowercased again.
+            // Beyond ASCII in one value: the others still folded.
             process("C:\\Users\\Jürgen\\WHOAMI.EXE", "Whoami /All SEKURLSA::"),
             // Cloud field names in any casing, substrings too.
             cloud("EventName", "xPutBucketPolicyx"),
