@@ -62,7 +62,8 @@ fn bench(c: &mut Criterion) {
         let (mut sources, _) = read_rule_paths(&paths);
         sources.splice(0..0, builtin_sources());
         let (set, diagnostics) = RuleSet::compile_storable(&sources, FieldNames::new(), &Mappings::builtin());
-        RuleSet::from_bytes(&set.to_bytes(&diagnostics), names.clone()).expect("the stored corpus loads").0
+        let bytes: ferret_sigma::StoredFile = std::sync::Arc::new(set.to_bytes(&diagnostics));
+        RuleSet::from_bytes(&bytes, 0, names.clone(), || Ok(())).expect("the stored corpus loads").0
     });
     let builtin = load(&[], &names);
     let example = events(&[root.join("examples")], &names);

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use ferret_model::{Alert, AlertRule, AlertSink, Event, FieldNames, Level, MatchedField, attack_techniques};
 use ferret_read::{Input, ReadError, ReadOptions, ReadResult, StreamVisitor, expand_inputs, read_input};
 use ferret_sigma::correlation::{SavedBaselines, Tuning};
-use ferret_sigma::{Diagnostic, Hit, Mappings, Match, RuleSet, RuleSource, Scanner, Severity};
+use ferret_sigma::{Diagnostic, Hit, Mappings, Match, RuleSet, Scanner, Severity};
 
 use crate::correlate::{CorrelationStats, DEFAULT_BUDGET, SharedSorter, firing_alert};
 use crate::host::host_of;
 use crate::ordered::{Parts, run_ordered};
-use crate::rule_cache::{self, CacheReport};
-use crate::rules::{builtin_sources, read_rule_paths};
+use crate::rule_cache::{self, CacheReport, KeySource};
+use crate::rules::{builtin_sources, list_rule_files, read_rule_files};
 
 /// What to hunt in and with.
 #[derive(Clone, Debug, Default)]
@@ -150,21 +150,44 @@ pub fn load_rules(
     mappings: &Mappings,
     cache_dir: Option<&Path>,
 ) -> LoadedRules {
-    let (mut sources, mut diagnostics): (Vec<RuleSource>, Vec<Diagnostic>) = read_rule_paths(rule_paths);
-    if builtin {
-        sources.splice(0..0, builtin_sources());
-    }
-    let key = cache_dir.and_then(|dir| Some((dir, rule_cache::key(&sources, mappings)?)));
+    let (files, mut diagnostics) = list_rule_files(rule_paths);
+    let builtins = if builtin { builtin_sources() } else { Vec::new() };
     let mut refused = None;
-    if let Some((dir, key)) = &key {
-        match rule_cache::load(dir, key, &names) {
-            Ok(Some((set, compiled, path))) => {
-                diagnostics.extend(compiled);
-                return LoadedRules { set, diagnostics, cache: CacheReport::Loaded(path) };
-            }
-            Ok(None) => {}
-            Err(why) => refused = Some(why),
+    let mut load = |dir: &Path, key: &[u8; 32]| match rule_cache::load(dir, key, &names) {
+        Ok(found) => found,
+        Err(why) => {
+            refused = Some(why);
+            None
         }
+    };
+    // From the cache, the rule files are only hashed, not kept.
+    let mut hashed = None;
+    if let Some(dir) = cache_dir {
+        let unread: Vec<KeySource> = builtins
+            .iter()
+            .map(|s| KeySource::Text { name: &s.name, text: &s.text })
+            .chain(files.iter().map(|file| KeySource::File(file)))
+            .collect();
+        hashed = rule_cache::key_of(&unread, mappings);
+        if let Some(key) = &hashed
+            && let Some(found) = load(dir, key)
+        {
+            return from_cache(found, diagnostics);
+        }
+    }
+    let (read, unreadable) = read_rule_files(&files);
+    diagnostics.extend(unreadable);
+    let mut sources = builtins;
+    sources.extend(read);
+    // Keyed on the texts compiled. Hashing the files gave no key when one
+    // of them is no rule source (unreadable, not UTF-8), and another when
+    // one changed since: the set of what was read may be stored.
+    let key = cache_dir.and_then(|dir| Some((dir, rule_cache::key(&sources, mappings)?)));
+    if let Some((dir, key)) = &key
+        && hashed.as_ref() != Some(key)
+        && let Some(found) = load(dir, key)
+    {
+        return from_cache(found, diagnostics);
     }
     let (set, compiled) = match key {
         Some(_) => RuleSet::compile_storable(&sources, names, mappings),
@@ -180,6 +203,16 @@ pub fn load_rules(
     };
     diagnostics.extend(compiled);
     LoadedRules { set, diagnostics, cache }
+}
+
+/// A rule set the cache gave, after the diagnostics of listing and reading
+/// its files.
+fn from_cache(
+    (set, compiled, path): (RuleSet, Vec<Diagnostic>, PathBuf),
+    mut diagnostics: Vec<Diagnostic>,
+) -> LoadedRules {
+    diagnostics.extend(compiled);
+    LoadedRules { set, diagnostics, cache: CacheReport::Loaded(path) }
 }
 
 /// Runs a hunt, writing alerts to `sink` input by input (paths in sorted

@@ -1,5 +1,6 @@
 //! Finding and reading rule files: user paths and ferret's embedded rules.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use ferret_sigma::{Code, Diagnostic, RuleSource};
@@ -22,11 +23,22 @@ pub fn builtin_sources() -> Vec<RuleSource> {
 /// (recursively, in sorted order). Files that cannot be read become
 /// diagnostics; nothing stops the rest.
 pub fn read_rule_paths(paths: &[PathBuf]) -> (Vec<RuleSource>, Vec<Diagnostic>) {
+    let (files, mut diags) = list_rule_files(paths);
+    let (sources, unreadable) = read_rule_files(&files);
+    diags.extend(unreadable);
+    (sources, diags)
+}
+
+/// The `.yml`/`.yaml` files under the given files and directories
+/// (recursively, in sorted order), and what could not be listed.
+pub fn list_rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut diags = Vec::new();
     for path in paths {
         if path.is_dir() {
-            collect(path, &mut files, &mut diags);
+            let (more, problems) = collect(path);
+            files.extend(more);
+            diags.extend(problems);
         } else if path.is_file() {
             files.push(path.clone());
         } else {
@@ -38,9 +50,16 @@ pub fn read_rule_paths(paths: &[PathBuf]) -> (Vec<RuleSource>, Vec<Diagnostic>) 
             ));
         }
     }
+    (files, diags)
+}
+
+/// Reads rule files, in their order; those that cannot be read, or are
+/// not UTF-8, become diagnostics.
+pub fn read_rule_files(files: &[PathBuf]) -> (Vec<RuleSource>, Vec<Diagnostic>) {
     // Thousands of small files: read them in parallel, keep their order.
     let read: Vec<Result<RuleSource, Diagnostic>> = files.par_iter().map(|file| read_rule_file(file)).collect();
     let mut sources = Vec::with_capacity(read.len());
+    let mut diags = Vec::new();
     for result in read {
         match result {
             Ok(source) => sources.push(source),
@@ -50,8 +69,14 @@ pub fn read_rule_paths(paths: &[PathBuf]) -> (Vec<RuleSource>, Vec<Diagnostic>) 
     (sources, diags)
 }
 
+/// The name a rule file's source and diagnostics go by (its path; bytes
+/// beyond UTF-8 replaced, as in `Path::display`).
+pub(crate) fn source_name(file: &Path) -> Cow<'_, str> {
+    file.to_string_lossy()
+}
+
 fn read_rule_file(file: &Path) -> Result<RuleSource, Diagnostic> {
-    let name = file.display().to_string();
+    let name = source_name(file).into_owned();
     let bytes =
         std::fs::read(file).map_err(|e| Diagnostic::new(Code::YamlSyntax, &name, None, format!("cannot read: {e}")))?;
     match String::from_utf8(bytes) {
@@ -65,17 +90,15 @@ fn read_rule_file(file: &Path) -> Result<RuleSource, Diagnostic> {
     }
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
+/// The rule files under `dir`, in name order, with what could not be
+/// listed. Subdirectories are listed in parallel (SigmaHQ's rules are in
+/// hundreds of them).
+fn collect(dir: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            diags.push(Diagnostic::new(
-                Code::YamlSyntax,
-                &dir.display().to_string(),
-                None,
-                format!("cannot list: {e}"),
-            ));
-            return;
+            let name = dir.display().to_string();
+            return (Vec::new(), vec![Diagnostic::new(Code::YamlSyntax, &name, None, format!("cannot list: {e}"))]);
         }
     };
     // The entry's type comes with the listing: no stat per file (thousands
@@ -84,16 +107,45 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
     // cheaper to compare).
     let mut entries: Vec<std::fs::DirEntry> = entries.flatten().collect();
     entries.sort_by_cached_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let dir = match entry.file_type() {
-            Ok(kind) if !kind.is_symlink() => kind.is_dir(),
-            _ => path.is_dir(),
-        };
-        if dir {
-            collect(&path, out, diags);
-        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(path);
+    enum Found {
+        File(PathBuf),
+        Dir(PathBuf),
+        Listed(Vec<PathBuf>, Vec<Diagnostic>),
+    }
+    let mut found: Vec<Found> = entries
+        .into_iter()
+        .filter_map(|entry| {
+            let path = entry.path();
+            let dir = match entry.file_type() {
+                Ok(kind) if !kind.is_symlink() => kind.is_dir(),
+                _ => path.is_dir(),
+            };
+            if dir {
+                Some(Found::Dir(path))
+            } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                Some(Found::File(path))
+            } else {
+                None
+            }
+        })
+        .collect();
+    found.par_iter_mut().for_each(|found| {
+        if let Found::Dir(path) = found {
+            let (files, diags) = collect(path);
+            *found = Found::Listed(files, diags);
+        }
+    });
+    let mut files = Vec::new();
+    let mut diags = Vec::new();
+    for found in found {
+        match found {
+            Found::File(path) => files.push(path),
+            Found::Listed(more, problems) => {
+                files.extend(more);
+                diags.extend(problems);
+            }
+            Found::Dir(_) => unreachable!("every directory was listed"),
         }
     }
+    (files, diags)
 }

@@ -162,3 +162,25 @@ fn a_cache_that_cannot_be_written_leaves_the_hunt_unchanged() {
     }
     assert_eq!(alerts, want);
 }
+
+#[test]
+fn a_rule_file_that_cannot_be_read_is_reported_from_the_cache_too() {
+    let cache = TempDir::new().unwrap();
+    let rules = TempDir::new().unwrap();
+    let rule = "title: Whoami run\nlogsource:\n  category: process_creation\n  product: windows\n\
+                detection:\n  selection:\n    Image|endswith: '\\whoami.exe'\n  condition: selection\n";
+    std::fs::write(rules.path().join("a.yml"), rule).unwrap();
+    std::fs::write(rules.path().join("b.yml"), b"title: \xff broken\n").unwrap();
+    let (first, want) = run(&config(cache.path(), vec![rules.path().to_owned()]));
+    let (path, _) = stored(&first.rule_cache);
+    let broken: Vec<&str> =
+        first.diagnostics.iter().filter(|d| d.message.contains("not UTF-8")).map(|d| d.file.as_str()).collect();
+    assert_eq!(broken.len(), 1, "{:?}", first.diagnostics);
+    assert!(broken[0].ends_with("b.yml"), "{broken:?}");
+    // The key is then taken from the files that could be read: the second
+    // run finds the stored set and reports the broken file again.
+    let (second, alerts) = run(&config(cache.path(), vec![rules.path().to_owned()]));
+    assert_eq!(second.rule_cache, CacheReport::Loaded(path));
+    assert_eq!(second.diagnostics, first.diagnostics);
+    assert_eq!(alerts, want);
+}

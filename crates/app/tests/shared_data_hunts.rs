@@ -174,12 +174,13 @@ fn prefilter_and_rule_cache_change_nothing_but_speed() {
     sources.splice(0..0, ferret_app::rules::builtin_sources());
     let (storable, stored_diagnostics) =
         RuleSet::compile_storable(&sources, ferret_model::FieldNames::new(), &mappings);
-    let bytes = storable.to_bytes(&stored_diagnostics);
+    let bytes: ferret_sigma::StoredFile = std::sync::Arc::new(storable.to_bytes(&stored_diagnostics));
     drop(storable);
     // The loaded set restores its field names into a fresh interner; the
     // set compiled for this run then shares it, and so do the events.
     let names = ferret_model::FieldNames::new();
-    let (loaded, loaded_diagnostics) = RuleSet::from_bytes(&bytes, names.clone()).expect("the stored set loads");
+    let (loaded, loaded_diagnostics) =
+        RuleSet::from_bytes(&bytes, 0, names.clone(), || Ok(())).expect("the stored set loads");
     let ferret_app::LoadedRules { set, diagnostics, .. } =
         ferret_app::load_rules(&rule_paths, true, names.clone(), &mappings, None);
     assert_eq!(loaded_diagnostics, diagnostics);

@@ -9,6 +9,7 @@ use memchr::memmem::Finder;
 use regex::Regex;
 
 use crate::regex_facts::MinRun;
+use crate::stored::Span;
 
 /// A `|re` value: compiled when the rule is (to report a bad one), and
 /// kept with its source so that a rule set loaded from the compiled-rule
@@ -102,11 +103,13 @@ impl<'de> serde::Deserialize<'de> for Substring {
 /// when an event first reaches its detection or an alert names it: most
 /// rules of a corpus never are in one hunt, and decoding them all was most
 /// of loading a cached set.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct LazyRule {
     rule: OnceLock<crate::rule::Rule>,
-    /// The postcard bytes of the rule, for a loaded set.
-    stored: Option<Box<[u8]>>,
+    /// The postcard bytes of the rule, for a loaded set. A default
+    /// `LazyRule` has neither: the cache gives each loaded rule its bytes
+    /// (they are stored apart from the rest of the set).
+    stored: Option<Span>,
 }
 
 impl LazyRule {
@@ -114,31 +117,25 @@ impl LazyRule {
         LazyRule { rule: OnceLock::from(rule), stored: None }
     }
 
+    /// A rule decoded from `stored` when first used.
+    pub(crate) fn stored(stored: Span) -> Self {
+        LazyRule { rule: OnceLock::new(), stored: Some(stored) }
+    }
+
     pub(crate) fn get(&self) -> &crate::rule::Rule {
         self.rule.get_or_init(|| {
-            let bytes = self.stored.as_deref().expect("a rule is either compiled or stored");
+            let bytes = self.stored.as_ref().expect("a rule is either compiled or stored").bytes();
             // The bytes were written by this same executable (the cache is
             // keyed on it) and passed the file's checksum when loaded.
             postcard::from_bytes(bytes).expect("a stored rule decodes")
         })
     }
-}
 
-impl serde::Serialize for LazyRule {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match (&self.stored, self.rule.get()) {
-            (Some(bytes), _) => serializer.serialize_bytes(bytes),
-            (None, Some(rule)) => {
-                let bytes = postcard::to_stdvec(rule).map_err(serde::ser::Error::custom)?;
-                serializer.serialize_bytes(&bytes)
-            }
-            (None, None) => Err(serde::ser::Error::custom("a rule is either compiled or stored")),
+    /// The rule's postcard bytes, as stored.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        match &self.stored {
+            Some(span) => span.bytes().to_vec(),
+            None => postcard::to_stdvec(self.get()).expect("a compiled rule serializes"),
         }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for LazyRule {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<LazyRule, D::Error> {
-        crate::stored::bytes(deserializer, |bytes| Ok(LazyRule { rule: OnceLock::new(), stored: Some(bytes.into()) }))
     }
 }

@@ -50,3 +50,4 @@ pub use logsource::Mappings;
 pub use rule::{Logsource, Rule};
 pub use ruleset::{RuleSet, RuleSource};
 pub use scanner::{Match, Scanner};
+pub use stored::StoredFile;

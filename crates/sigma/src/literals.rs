@@ -9,9 +9,18 @@
 //!   written to bytes and loaded back in milliseconds: it is used when the
 //!   compiled rules go to the compiled-rule cache, and by every run that
 //!   loads them from it (bench/RESULTS.md has the figures).
+//!
+//! A loaded automaton stays in its stored bytes until a value is first
+//! searched with it: a hunt only searches the fields its events have, and
+//! reading every field's automaton was a quarter of the instructions of a
+//! start-up from the cache.
+
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use daachorse::{DoubleArrayAhoCorasick, DoubleArrayAhoCorasickBuilder};
+
+use crate::stored::Span;
 
 /// Which automaton to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +36,11 @@ pub(crate) enum Engine {
 pub(crate) enum Literals {
     Quick(AhoCorasick),
     Storable(DoubleArrayAhoCorasick<u32>),
+    /// Loaded: read from its stored bytes on first use.
+    Stored {
+        bytes: Span,
+        automaton: OnceLock<DoubleArrayAhoCorasick<u32>>,
+    },
 }
 
 impl Literals {
@@ -65,10 +79,11 @@ impl Literals {
                     found(m.start(), m.pattern().as_usize());
                 }
             }
-            Literals::Storable(automaton) => {
-                for m in automaton.find_overlapping_iter(haystack) {
-                    found(m.start(), m.value() as usize);
-                }
+            Literals::Storable(automaton) => search(automaton, haystack, found),
+            Literals::Stored { bytes, automaton } => {
+                let automaton =
+                    automaton.get_or_init(|| read(bytes.bytes()).expect("the automaton this executable stored"));
+                search(automaton, haystack, found)
             }
         }
     }
@@ -78,34 +93,35 @@ impl Literals {
         match self {
             Literals::Quick(_) => None,
             Literals::Storable(automaton) => Some(automaton.serialize()),
+            Literals::Stored { bytes, .. } => Some(bytes.bytes().to_vec()),
         }
     }
 
-    /// Loads what [`Literals::to_bytes`] wrote, checking its structure
-    /// (daachorse's validating reader: a damaged file is an error, never
-    /// undefined behaviour).
-    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Literals, String> {
-        let (automaton, rest) = DoubleArrayAhoCorasick::<u32>::deserialize(bytes).map_err(|e| e.to_string())?;
-        if !rest.is_empty() {
-            return Err(format!("{} trailing bytes after the automaton", rest.len()));
-        }
-        Ok(Literals::Storable(automaton))
+    /// Loads what [`Literals::to_bytes`] wrote, as bytes read when first
+    /// searched with. The bytes are those this executable wrote: the
+    /// compiled-rule cache checks its file's checksum before decoding it
+    /// (and is keyed on the executable), and daachorse's validating reader
+    /// then reads them.
+    pub(crate) fn stored(bytes: Span) -> Literals {
+        Literals::Stored { bytes, automaton: OnceLock::new() }
     }
 }
 
-impl serde::Serialize for Literals {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let bytes = self
-            .to_bytes()
-            .ok_or_else(|| serde::ser::Error::custom("the rules were compiled with the quick, unstorable automaton"))?;
-        serializer.serialize_bytes(&bytes)
+#[inline]
+fn search(automaton: &DoubleArrayAhoCorasick<u32>, haystack: &[u8], mut found: impl FnMut(usize, usize)) {
+    for m in automaton.find_overlapping_iter(haystack) {
+        found(m.start(), m.value() as usize);
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Literals {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Literals, D::Error> {
-        crate::stored::bytes(deserializer, Literals::from_bytes)
+/// daachorse's validating reader: damaged bytes are an error, never
+/// undefined behaviour.
+fn read(bytes: &[u8]) -> Result<DoubleArrayAhoCorasick<u32>, String> {
+    let (automaton, rest) = DoubleArrayAhoCorasick::<u32>::deserialize(bytes).map_err(|e| e.to_string())?;
+    if !rest.is_empty() {
+        return Err(format!("{} trailing bytes after the automaton", rest.len()));
     }
+    Ok(automaton)
 }
 
 #[cfg(test)]
@@ -128,7 +144,11 @@ mod tests {
             assert_eq!(found(&literals, "\\cmd.exe /c x.exe"), want, "{engine:?}");
         }
         let stored = Literals::build(&needles, Engine::Storable).unwrap().to_bytes().unwrap();
-        assert_eq!(found(&Literals::from_bytes(&stored).unwrap(), "\\cmd.exe /c x.exe"), want);
+        let file: crate::stored::StoredFile = std::sync::Arc::new(stored.clone());
+        let loaded = Literals::stored(crate::stored::Span::within(&file, (*file).as_ref()).unwrap());
+        assert_eq!(loaded.to_bytes().unwrap(), stored, "stored again as loaded");
+        assert_eq!(found(&loaded, "\\cmd.exe /c x.exe"), want);
+        assert_eq!(found(&loaded, "whoami"), vec![(0, 3)], "searched again once read");
         assert!(Literals::build(&needles, Engine::Quick).unwrap().to_bytes().is_none());
         assert!(Literals::build::<&str>(&[], Engine::Quick).is_none());
     }
@@ -136,9 +156,10 @@ mod tests {
     #[test]
     fn damaged_bytes_are_an_error() {
         let bytes = Literals::build(&["mimikatz", "sekurlsa"], Engine::Storable).unwrap().to_bytes().unwrap();
-        assert!(Literals::from_bytes(&bytes[..bytes.len() / 2]).is_err());
+        assert!(read(&bytes).is_ok());
+        assert!(read(&bytes[..bytes.len() / 2]).is_err());
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(Literals::from_bytes(&longer).is_err());
+        assert!(read(&longer).is_err());
     }
 }

@@ -12,7 +12,7 @@ use crate::yaml::{self, Node, NodeKind};
 pub const BUILTIN_MAPPINGS: &str = include_str!("../mappings/logsources.yml");
 
 /// One way an event can satisfy a logsource. Empty lists mean "any".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Selector {
     /// The event kinds this selector applies to; empty: the product's.
     pub kinds: Vec<SourceKind>,
@@ -31,7 +31,7 @@ pub struct Selector {
 }
 
 /// Where a Sigma field comes from in an alternative source.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Rename {
     pub from: String,
     /// More fields joined after `from` with `\` (4657's ObjectName and
@@ -41,7 +41,7 @@ pub struct Rename {
 }
 
 /// Value transforms from a source's encoding to the Sigma view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Transform {
     /// `0x1c10` → `7184` (Security log process ids).
     HexToDecimal,
@@ -122,7 +122,7 @@ impl Transform {
 /// Where a rule runs: the event kinds, and selectors (ORed; empty = any
 /// event of those kinds). `and` holds a second selector set that must also
 /// hold (a rule with both a category and a service).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Route {
     pub kinds: Vec<SourceKind>,
     pub selectors: Vec<Selector>,

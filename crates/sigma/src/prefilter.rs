@@ -86,6 +86,11 @@ pub(crate) struct Prefilter {
     /// Cloud events, whose field names match case-insensitively: the
     /// literals of the rules that can read them, whatever their field.
     any_field: Option<AnyField>,
+    /// The searchers of `automata`, in order, then that of `any_field`.
+    /// Stored apart by the cache (see `searchers_to_bytes`), which gives a
+    /// loaded set its own.
+    #[serde(skip)]
+    searchers: Vec<Literals>,
     /// The keyword needles by rule: an event's values and its raw line are
     /// searched for those of the rules its routing reaches.
     keywords: KeywordTable,
@@ -106,19 +111,19 @@ pub(crate) struct Prefilter {
     needles: usize,
 }
 
-/// The literals that may occur anywhere in a value of one field.
+/// The literals that may occur anywhere in a value of one field (the
+/// searcher for them is in `Prefilter::searchers`, at the same index).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct FieldAutomaton {
     field: Field,
-    literals: Literals,
     /// Per pattern: its needle (a literal is one needle per field).
     needles: Vec<u32>,
 }
 
-/// The literals cloud events are searched for, in any of their values.
+/// The literals cloud events are searched for, in any of their values
+/// (the searcher is the last of `Prefilter::searchers`).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct AnyField {
-    literals: Literals,
     /// Per pattern: its needles (the same literal bound to several fields).
     needles: Vec<Vec<u32>>,
 }
@@ -226,15 +231,20 @@ impl Prefilter {
                 by_field
                     .into_par_iter()
                     .filter_map(|(field, (literals, needles))| {
-                        Some(FieldAutomaton { field, literals: Literals::build(&literals, engine)?, needles })
+                        Some((FieldAutomaton { field, needles }, Literals::build(&literals, engine)?))
                     })
                     .collect::<Vec<_>>()
             },
             || {
                 let literals: Vec<&str> = cloud.keys().copied().collect();
-                Some(AnyField { literals: Literals::build(&literals, engine)?, needles: cloud.into_values().collect() })
+                Some((AnyField { needles: cloud.into_values().collect() }, Literals::build(&literals, engine)?))
             },
         );
+        let (automata, mut searchers): (Vec<FieldAutomaton>, Vec<Literals>) = automata.into_iter().unzip();
+        let any_field = any_field.map(|(any_field, searcher)| {
+            searchers.push(searcher);
+            any_field
+        });
         let mut by_field_index = Vec::new();
         for (i, automaton) in automata.iter().enumerate() {
             let slot = automaton.field.index();
@@ -247,6 +257,7 @@ impl Prefilter {
             by_field: by_field_index,
             automata,
             any_field,
+            searchers,
             keywords,
             whole,
             whole_fields,
@@ -312,6 +323,23 @@ impl Prefilter {
     }
 
     /// Rules with a requirement.
+    /// The searchers' bytes, for the cache; `None` if they were built
+    /// with the quick engine, which cannot be stored.
+    pub(crate) fn searchers_to_bytes(&self) -> Option<Vec<Vec<u8>>> {
+        self.searchers.iter().map(Literals::to_bytes).collect()
+    }
+
+    /// A loaded prefilter's searchers, from the spans of their stored
+    /// bytes (read on first use: see `literals`).
+    pub(crate) fn set_searchers(&mut self, stored: Vec<crate::stored::Span>) -> Result<(), String> {
+        let want = self.automata.len() + usize::from(self.any_field.is_some());
+        if stored.len() != want {
+            return Err(format!("{} automata stored, {want} expected", stored.len()));
+        }
+        self.searchers = stored.into_iter().map(Literals::stored).collect();
+        Ok(())
+    }
+
     pub(crate) fn filtered_rules(&self) -> usize {
         self.clauses.iter().filter(|c| **c > 0).count()
     }
@@ -391,8 +419,8 @@ impl Prefilter {
         }
         if any_field {
             // Cloud events: any needle counts in any value, one pass.
-            if let Some(AnyField { literals, needles }) = &self.any_field {
-                literals.for_each(&haystack[..values_end], |_, pattern| {
+            if let Some(AnyField { needles }) = &self.any_field {
+                self.searchers[self.automata.len()].for_each(&haystack[..values_end], |_, pattern| {
                     needles[pattern].iter().for_each(|&needle| seen.set(needle as usize));
                 });
             }
@@ -405,7 +433,8 @@ impl Prefilter {
                 continue;
             }
             let Some(&Some(automaton)) = self.by_field.get(field.index()) else { continue };
-            let FieldAutomaton { literals, needles, .. } = &self.automata[automaton as usize];
+            let FieldAutomaton { needles, .. } = &self.automata[automaton as usize];
+            let literals = &self.searchers[automaton as usize];
             let value = &haystack[start as usize..end as usize];
             let cached = value.len() >= MIN_CACHED;
             if cached && let Some(needles) = cache.get(field, value) {

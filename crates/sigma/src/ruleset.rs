@@ -26,8 +26,13 @@ pub struct RuleSource {
 /// A rule with the compiled route it runs on.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Routed {
+    /// Stored apart by the cache (see `cache`), which sets it on loading.
+    #[serde(skip)]
     pub(crate) rule: crate::lazy::LazyRule,
-    pub(crate) route: CompiledRoute,
+    /// The rule's compiled route, in `RuleSet::routes`: rules of the same
+    /// logsource share one (a copy per rule was most of what loading a
+    /// cached set decoded).
+    pub(crate) route: u32,
     /// The Windows EventIDs the rule's condition requires (one of), when
     /// no selector renames EventID: checked before evaluating a rule
     /// reached through the prefilter.
@@ -40,6 +45,8 @@ pub struct RuleSet {
     /// Stored apart, in chunks decoded in parallel (see `cache`).
     #[serde(skip)]
     pub(crate) rules: Vec<Routed>,
+    /// The distinct compiled routes of the rules (see `Routed::route`).
+    pub(crate) routes: Vec<CompiledRoute>,
     /// Not stored: the cache stores the names table and restores it.
     #[serde(skip)]
     names: Arc<FieldNames>,
@@ -183,7 +190,7 @@ impl RuleSet {
         // loading) is built while the routing index is.
         let detections: Vec<&crate::detection::Detection> = rules.iter().map(|(rule, _)| &rule.detection).collect();
         let reads_cloud: Vec<bool> = rules.iter().map(|(_, route)| route.kinds.contains(&SourceKind::Cloud)).collect();
-        let (prefilter, Indexes { index, plain, compiled }) =
+        let (prefilter, Indexes { index, plain, compiled, routes }) =
             rayon::join(|| Prefilter::build(&detections, &reads_cloud, engine), || build_indexes(&rules, &names));
         let routed: Vec<Routed> = rules
             .into_iter()
@@ -197,20 +204,21 @@ impl RuleSet {
             per_key(&index, |list| Some(list.iter().copied().filter(|&(rule, _)| !prefilter.gates(rule)).collect()));
         // The views events of each key may be read through, once each: the
         // prefilter sees their fields too (renamed, joined, transformed).
-        let views =
-            per_key(&index, |list| {
-                let mut seen = HashSet::new();
-                let reps: Vec<(usize, u16)> =
-                    list.iter()
-                        .copied()
-                        .filter(|&(rule, sel)| {
-                            routed[rule].route.selectors.get(sel as usize).and_then(|s| s.view.as_ref()).is_some_and(
-                                |view| view.mapped_fields().next().is_some() && seen.insert(view.signature()),
-                            )
-                        })
-                        .collect();
-                (!reps.is_empty()).then_some(reps)
-            });
+        let views = per_key(&index, |list| {
+            let mut seen = HashSet::new();
+            let reps: Vec<(usize, u16)> = list
+                .iter()
+                .copied()
+                .filter(|&(rule, sel)| {
+                    routes[routed[rule].route as usize]
+                        .selectors
+                        .get(sel as usize)
+                        .and_then(|s| s.view.as_ref())
+                        .is_some_and(|view| view.mapped_fields().next().is_some() && seen.insert(view.signature()))
+                })
+                .collect();
+            (!reps.is_empty()).then_some(reps)
+        });
         // The fields the needles of each key's rules are bound to.
         let by_rule = prefilter.fields_by_rule();
         let read = per_key(&index, |list| {
@@ -221,7 +229,15 @@ impl RuleSet {
             }
             Some(fields)
         });
-        (RuleSet { rules: routed, names, index, plain, ungated, views, keys, prefilter, read, correlations }, diags)
+        (
+            RuleSet { rules: routed, routes, names, index, plain, ungated, views, keys, prefilter, read, correlations },
+            diags,
+        )
+    }
+
+    /// The compiled route of rule `index`.
+    pub(crate) fn route(&self, index: usize) -> &CompiledRoute {
+        &self.routes[self.rules[index].route as usize]
     }
 
     pub fn len(&self) -> usize {
@@ -308,8 +324,11 @@ struct Indexes {
     index: Index,
     /// Without that narrowing (the reference path).
     plain: Index,
-    /// Per rule: its compiled route and the EventIDs its condition requires.
-    compiled: Vec<(CompiledRoute, Option<BTreeSet<String>>)>,
+    /// Per rule: its route in `routes` and the EventIDs its condition
+    /// requires.
+    compiled: Vec<(u32, Option<BTreeSet<String>>)>,
+    /// The distinct compiled routes.
+    routes: Vec<CompiledRoute>,
 }
 
 /// Files every rule under the keys of the events it may see, sorted by
@@ -318,6 +337,8 @@ fn build_indexes(rules: &[(Rule, Route)], names: &FieldNames) -> Indexes {
     let mut index = Index::default();
     let mut plain = Index::default();
     let mut compiled = Vec::with_capacity(rules.len());
+    let mut routes = Vec::new();
+    let mut distinct: HashMap<&Route, u32> = HashMap::new();
     let event_id_field = names.intern("EventID");
     let renames_id = |s: &Selector| s.rename.iter().any(|(name, _)| name == "EventID");
     for (i, (rule, route)) in rules.iter().enumerate() {
@@ -340,15 +361,19 @@ fn build_indexes(rules: &[(Rule, Route)], names: &FieldNames) -> Indexes {
                 }
             }
         }
-        let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, names)).collect();
-        let route_compiled = CompiledRoute::new(compile(&route.selectors), compile(&route.and), route.kinds.clone());
-        compiled.push((route_compiled, required_ids.filter(|_| !route.selectors.iter().any(renames_id))));
+        let next = routes.len() as u32;
+        let shared = *distinct.entry(route).or_insert_with(|| {
+            let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, names)).collect();
+            routes.push(CompiledRoute::new(compile(&route.selectors), compile(&route.and), route.kinds.clone()));
+            next
+        });
+        compiled.push((shared, required_ids.filter(|_| !route.selectors.iter().any(renames_id))));
     }
     // Sorted by (rule, selector): the scanner merges these lists.
     for list in index.values_mut().chain(plain.values_mut()).flat_map(|by_key| by_key.values_mut()) {
         list.sort_unstable();
     }
-    Indexes { index, plain, compiled }
+    Indexes { index, plain, compiled, routes }
 }
 
 /// Narrows every rule each filter applies to, in file order; reports

@@ -133,7 +133,7 @@ impl<'r> Scanner<'r> {
             set.prefilter.unlocked(&mut self.seen, &mut unlocked);
             let reached = unlocked
                 .iter()
-                .filter(|&&r| set.rules[r as usize].route.kinds.contains(&event.kind))
+                .filter(|&&r| set.route(r as usize).kinds.contains(&event.kind))
                 .map(|&r| (r as usize, UNLOCKED));
             merge_two(&routing.candidates, reached, &mut candidates);
             self.unlocked = unlocked;
@@ -156,9 +156,9 @@ impl<'r> Scanner<'r> {
                 if !id_ok {
                     continue;
                 }
-                routed.route.accepts(event, &keys)
+                set.routes[routed.route as usize].accepts(event, &keys)
             } else {
-                routed.route.accepts_via(selector, event, &keys)
+                set.routes[routed.route as usize].accepts_via(selector, event, &keys)
             };
             self.view = match accept {
                 Accept::No => continue,
@@ -219,7 +219,7 @@ impl<'r> Scanner<'r> {
         // process_creation: `Image` is `NewProcessName`, `IntegrityLevel` a
         // transformed label) are added under the rule's field name.
         for &(rule, sel) in &routing.views {
-            let view = self.set.rules[rule].route.selectors[sel as usize].view.as_ref();
+            let view = self.set.route(rule).selectors[sel as usize].view.as_ref();
             self.view = view;
             let reads = |f: &Field| searched(*f) || looked_up(*f);
             for field in view.into_iter().flat_map(View::mapped_fields).filter(reads) {
@@ -405,11 +405,8 @@ impl<'r> Scanner<'r> {
         let routed_rule = &set.rules[rule];
         let detection = &routed_rule.rule.get().detection;
         let keys = self.keys(event);
-        let accept = if routed_rule_kind_ok(set, rule, event.kind) {
-            routed_rule.route.accepts(event, &keys)
-        } else {
-            Accept::No
-        };
+        let accept =
+            if routed_rule_kind_ok(set, rule, event.kind) { set.route(rule).accepts(event, &keys) } else { Accept::No };
         let routed = match accept {
             Accept::Yes(view) => {
                 self.view = view;
