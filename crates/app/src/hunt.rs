@@ -12,10 +12,11 @@ use ferret_read::{Input, ReadError, ReadOptions, ReadResult, StreamVisitor, expa
 use ferret_sigma::correlation::{SavedBaselines, Tuning};
 use ferret_sigma::{Diagnostic, Hit, Mappings, Match, RuleSet, Scanner, Severity};
 
+use crate::cache_key::{self, KeySource};
 use crate::correlate::{CorrelationStats, DEFAULT_BUDGET, SharedSorter, firing_alert};
 use crate::host::host_of;
 use crate::ordered::{Parts, run_ordered};
-use crate::rule_cache::{self, CacheReport, KeySource};
+use crate::rule_cache::{self, CacheReport};
 use crate::rules::{builtin_sources, list_rule_files, read_rule_files};
 
 /// What to hunt in and with.
@@ -168,7 +169,7 @@ pub fn load_rules(
             .map(|s| KeySource::Text { name: &s.name, text: &s.text })
             .chain(files.iter().map(|file| KeySource::File(file)))
             .collect();
-        hashed = rule_cache::key_of(&unread, mappings);
+        hashed = cache_key::key_of(&unread, mappings);
         if let Some(key) = &hashed
             && let Some(found) = load(dir, key)
         {
@@ -180,9 +181,10 @@ pub fn load_rules(
     let mut sources = builtins;
     sources.extend(read);
     // Keyed on the texts compiled. Hashing the files gave no key when one
-    // of them is no rule source (unreadable, not UTF-8), and another when
-    // one changed since: the set of what was read may be stored.
-    let key = cache_dir.and_then(|dir| Some((dir, rule_cache::key(&sources, mappings)?)));
+    // could not be read, a key no set is stored under when one is not
+    // UTF-8, and another when one changed since: the set of what was read
+    // may be stored.
+    let key = cache_dir.and_then(|dir| Some((dir, cache_key::key(&sources, mappings)?)));
     if let Some((dir, key)) = &key
         && hashed.as_ref() != Some(key)
         && let Some(found) = load(dir, key)

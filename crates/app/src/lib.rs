@@ -2,6 +2,7 @@
 //! job and reports through return values, sinks and a progress callback;
 //! nothing here prints or exits, so the CLI and (later) the server share it.
 
+mod cache_key;
 pub mod correlate;
 mod host;
 pub mod hunt;
