@@ -42,7 +42,7 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    allocator::purge_at_once();
+    allocator::purge_soon();
     let cli = Cli::parse();
     if let Some(threads) = cli.threads
         && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global()
