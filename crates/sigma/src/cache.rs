@@ -26,9 +26,9 @@ use crate::lazy::LazyRule;
 use crate::ruleset::{Routed, RuleSet};
 use crate::stored::{ByteStr, Span, StoredFile};
 
-/// The rules' routes (most of the decoding a load does) are stored in
-/// this many chunks, decoded in parallel with each other and with the rest
-/// of the set.
+/// The rules' routing entries (their shared route's index and the
+/// EventIDs they require) are stored in this many chunks, decoded in
+/// parallel with each other and with the rest of the set.
 const CHUNKS: usize = 32;
 
 #[derive(Serialize)]
@@ -37,8 +37,8 @@ struct Storing<'a> {
     /// The set without its rules and searchers, and the diagnostics:
     /// postcard.
     rest: ByteStr<'a>,
-    /// Chunks of the rules' routes (`Routed` without the rule), each
-    /// postcard.
+    /// Chunks of the rules' routing entries (`Routed` without the rule),
+    /// each postcard.
     routes: Vec<ByteStr<'a>>,
     /// Each rule, postcard: decoded when first used, from the file.
     rules: Vec<ByteStr<'a>>,

@@ -25,7 +25,7 @@
 //! literal (a regex with no required literal, a CIDR, a number, `null`, a
 //! `not`), it gets no requirement and is always evaluated.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use ferret_model::Field;
@@ -165,7 +165,7 @@ impl Prefilter {
             detections.par_iter().map(|d| requirement(&d.condition, &d.searches)).collect();
         // A needle is (literal, field); it is looked up as a whole value
         // only when every rule needing it needs the whole value.
-        let mut needle_ids: HashMap<(String, Option<Field>), u32> = HashMap::new();
+        let mut needle_ids: foldhash::HashMap<(String, Option<Field>), u32> = Default::default();
         let mut whole_only: Vec<bool> = Vec::new();
         let mut clauses = Vec::new();
         let mut postings: Vec<Vec<(u32, u8)>> = Vec::new();
