@@ -228,12 +228,22 @@ impl Prefilter {
         // slowest part of compiling a rule set).
         let (automata, any_field) = rayon::join(
             || {
-                by_field
-                    .into_par_iter()
+                // Largest first, each taken by the next free thread: the
+                // few large automata (CommandLine's, Image's) start at once
+                // rather than last, alone on one core.
+                let mut by_size: Vec<_> = by_field.into_iter().collect();
+                by_size.sort_by_key(|(_, (literals, _))| {
+                    std::cmp::Reverse(literals.iter().map(|l| l.len()).sum::<usize>())
+                });
+                let mut built: Vec<_> = by_size
+                    .into_iter()
+                    .par_bridge()
                     .filter_map(|(field, (literals, needles))| {
                         Some((FieldAutomaton { field, needles }, Literals::build(&literals, engine)?))
                     })
-                    .collect::<Vec<_>>()
+                    .collect();
+                built.sort_unstable_by_key(|(automaton, _)| automaton.field);
+                built
             },
             || {
                 let literals: Vec<&str> = cloud.keys().copied().collect();
