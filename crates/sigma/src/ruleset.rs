@@ -1,7 +1,7 @@
 //! Compile once, scan many: an immutable [`RuleSet`] (`Send + Sync`) and a
 //! per-thread [`Scanner`] that holds all mutable state.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use ferret_model::{Field, FieldNames, SourceKind};
@@ -13,7 +13,7 @@ use crate::literals::Engine;
 use crate::logsource::{Mappings, Route, RouteProblem, Selector};
 use crate::prefilter::{FieldBits, Prefilter, required_integers};
 use crate::route::{CompiledRoute, RouteKey, compile_selector, route_keys};
-use crate::rule::{Ctx, Loaded, Rule, load_document};
+use crate::rule::{Ctx, Loaded, Logsource, Rule, load_document};
 use crate::yaml;
 use rayon::prelude::*;
 
@@ -107,6 +107,10 @@ impl RuleSet {
         let mut diags = Vec::new();
         let mut rules = Vec::new();
         let mut seen_ids: foldhash::HashMap<String, String> = Default::default();
+        // The rules of a logsource share its route (mapping one clones its
+        // selectors and their renames: a third of merging the corpus's
+        // rules, and again to share the compiled routes).
+        let mut routed_by: foldhash::HashMap<Logsource, Result<(Arc<Route>, bool), RouteProblem>> = Default::default();
         let mut filters: Vec<Filter> = Vec::new();
         let mut correlations: Vec<Correlation> = Vec::new();
         // Parsing and compiling each file is independent: done in parallel,
@@ -149,7 +153,15 @@ impl RuleSet {
                         .push(rule.diagnostic(Code::DuplicateId, format!("id {} is already used by {first}", rule.id)));
                     continue;
                 }
-                let route = match mappings.route(&rule.logsource) {
+                let mapped = match routed_by.get(&rule.logsource) {
+                    Some(mapped) => mapped.clone(),
+                    None => {
+                        let mapped = mappings.route(&rule.logsource).map(|(route, mapped)| (Arc::new(route), mapped));
+                        routed_by.insert(rule.logsource.clone(), mapped.clone());
+                        mapped
+                    }
+                };
+                let route = match mapped {
                     Ok((route, mapped)) => {
                         if !mapped {
                             diags.push(rule.diagnostic(
@@ -338,20 +350,27 @@ struct Indexes {
 
 /// Files every rule under the keys of the events it may see, sorted by
 /// (rule, selector) within each key.
-fn build_indexes(rules: &[(Rule, Route)], names: &FieldNames) -> Indexes {
+fn build_indexes(rules: &[(Rule, Arc<Route>)], names: &FieldNames) -> Indexes {
     let mut index = Index::default();
     let mut plain = Index::default();
     let mut compiled = Vec::with_capacity(rules.len());
     let mut routes = Vec::new();
+    // Routes are shared by logsource (one `Arc` each), and two logsources
+    // may still map to equal routes: found by the `Arc` first, by value
+    // once per `Arc`.
+    let mut by_arc: foldhash::HashMap<*const Route, u32> = Default::default();
     let mut distinct: foldhash::HashMap<&Route, u32> = Default::default();
+    let mut keys_by_arc: foldhash::HashMap<(*const Route, SourceKind), Vec<(RouteKey, u16)>> = Default::default();
     let event_id_field = names.intern("EventID");
     let renames_id = |s: &Selector| s.rename.iter().any(|(name, _)| name == "EventID");
     for (i, (rule, route)) in rules.iter().enumerate() {
         let required_ids = required_integers(&rule.detection, event_id_field);
         for kind in &route.kinds {
             let by_key = index.entry(*kind).or_default();
-            let keys: HashSet<(RouteKey, u16)> = route_keys(route, *kind);
-            for ((first, id), selector) in keys {
+            let keys = keys_by_arc
+                .entry((Arc::as_ptr(route), *kind))
+                .or_insert_with(|| route_keys(route, *kind).into_iter().collect());
+            for ((first, id), selector) in keys.iter().cloned() {
                 plain.entry(*kind).or_default().entry((first.clone(), id.clone())).or_default().push((i, selector));
                 // A selector that takes any EventID, for a rule that tests
                 // EventIDs itself: filed under those.
@@ -366,11 +385,13 @@ fn build_indexes(rules: &[(Rule, Route)], names: &FieldNames) -> Indexes {
                 }
             }
         }
-        let next = routes.len() as u32;
-        let shared = *distinct.entry(route).or_insert_with(|| {
-            let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, names)).collect();
-            routes.push(CompiledRoute::new(compile(&route.selectors), compile(&route.and), route.kinds.clone()));
-            next
+        let shared = *by_arc.entry(Arc::as_ptr(route)).or_insert_with(|| {
+            let next = routes.len() as u32;
+            *distinct.entry(route).or_insert_with(|| {
+                let compile = |sels: &[Selector]| sels.iter().map(|s| compile_selector(s, names)).collect();
+                routes.push(CompiledRoute::new(compile(&route.selectors), compile(&route.and), route.kinds.clone()));
+                next
+            })
         });
         compiled.push((shared, required_ids.filter(|_| !route.selectors.iter().any(renames_id))));
     }
@@ -383,7 +404,7 @@ fn build_indexes(rules: &[(Rule, Route)], names: &FieldNames) -> Indexes {
 
 /// Narrows every rule each filter applies to, in file order; reports
 /// filter references to rules that were not loaded.
-fn apply_filters(filters: &[Filter], rules: &mut [(Rule, Route)], diags: &mut Vec<Diagnostic>) {
+fn apply_filters(filters: &[Filter], rules: &mut [(Rule, Arc<Route>)], diags: &mut Vec<Diagnostic>) {
     for (nth, filter) in filters.iter().enumerate() {
         if let Targets::Rules(refs) = &filter.targets {
             for r in refs {
