@@ -36,7 +36,7 @@ pub fn list_rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let (more, problems) = collect(path);
+            let (more, problems) = collect(path, None);
             files.extend(more);
             diags.extend(problems);
         } else if path.is_file() {
@@ -90,10 +90,46 @@ fn read_rule_file(file: &Path) -> Result<RuleSource, Diagnostic> {
     }
 }
 
+/// A directory being listed and those it is listed under: a symbolic link
+/// back to one of them would be followed forever.
+struct Listing<'a> {
+    id: Option<DirId>,
+    under: Option<&'a Listing<'a>>,
+}
+
+impl Listing<'_> {
+    fn contains(&self, id: DirId) -> bool {
+        self.id == Some(id) || self.under.is_some_and(|under| under.contains(id))
+    }
+}
+
+/// A directory's device and inode.
+type DirId = (u64, u64);
+
+#[cfg(unix)]
+fn dir_id(dir: &Path) -> Option<DirId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).ok().map(|meta| (meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_id(_dir: &Path) -> Option<DirId> {
+    None
+}
+
 /// The rule files under `dir`, in name order, with what could not be
 /// listed. Subdirectories are listed in parallel (SigmaHQ's rules are in
-/// hundreds of them).
-fn collect(dir: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+/// hundreds of them); a directory already being listed above (reached
+/// again through a symbolic link) is reported and not listed again.
+fn collect(dir: &Path, under: Option<&Listing>) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let listing = Listing { id: dir_id(dir), under };
+    if let (Some(id), Some(under)) = (listing.id, under)
+        && under.contains(id)
+    {
+        let name = dir.display().to_string();
+        let message = "a symbolic link back to a folder it is in: not listed again";
+        return (Vec::new(), vec![Diagnostic::new(Code::YamlSyntax, &name, None, message)]);
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -131,7 +167,7 @@ fn collect(dir: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
         .collect();
     found.par_iter_mut().for_each(|found| {
         if let Found::Dir(path) = found {
-            let (files, diags) = collect(path);
+            let (files, diags) = collect(path, Some(&listing));
             *found = Found::Listed(files, diags);
         }
     });
@@ -148,4 +184,43 @@ fn collect(dir: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
         }
     }
     (files, diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_files_are_listed_in_name_order_through_nested_folders() {
+        let dir = tempfile::TempDir::new().unwrap();
+        for path in ["b/z.yml", "b/a.yaml", "a.yml", "c/d/e.yml", "c/notes.txt", "b.yml"] {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "title: x\n").unwrap();
+        }
+        let (files, diags) = list_rule_files(&[dir.path().to_owned()]);
+        let names: Vec<String> =
+            files.iter().map(|f| f.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+        assert_eq!(names, ["a.yml", "b/a.yaml", "b/z.yml", "b.yml", "c/d/e.yml"]);
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_loop_is_reported_not_followed_forever() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let rules = dir.path().join("rules");
+        std::fs::create_dir_all(rules.join("a/b")).unwrap();
+        std::fs::write(rules.join("a/b/r.yml"), "title: x\n").unwrap();
+        // a/b/up -> .. (a), and a/b/other -> a sibling with its own rule.
+        std::os::unix::fs::symlink("..", rules.join("a/b/up")).unwrap();
+        std::fs::create_dir_all(dir.path().join("other")).unwrap();
+        std::fs::write(dir.path().join("other/o.yml"), "title: o\n").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("other"), rules.join("a/b/other")).unwrap();
+        let (files, diags) = list_rule_files(std::slice::from_ref(&rules));
+        let names: Vec<String> = files.iter().map(|f| f.strip_prefix(&rules).unwrap().display().to_string()).collect();
+        assert_eq!(names, ["a/b/other/o.yml", "a/b/r.yml"]);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].file.ends_with("a/b/up") && diags[0].message.contains("symbolic link"), "{diags:?}");
+    }
 }
