@@ -107,9 +107,9 @@ impl RuleSet {
         let mut diags = Vec::new();
         let mut rules = Vec::new();
         let mut seen_ids: foldhash::HashMap<String, String> = Default::default();
-        // The rules of a logsource share its route (mapping one clones its
-        // selectors and their renames: a third of merging the corpus's
-        // rules, and again to share the compiled routes).
+        // The rules of a logsource share its route: mapping one clones its
+        // selectors and their renames, and sharing the compiled routes
+        // then hashed every rule's copy.
         let mut routed_by: foldhash::HashMap<Logsource, Result<(Arc<Route>, bool), RouteProblem>> = Default::default();
         let mut filters: Vec<Filter> = Vec::new();
         let mut correlations: Vec<Correlation> = Vec::new();
