@@ -53,8 +53,8 @@ pub(crate) fn key(sources: &[RuleSource], mappings: &Mappings) -> Option<[u8; 32
 /// UTF-8, and the length-prefixed stream of a group (and the count of
 /// sources) makes the bytes a key is taken from name one list of sources
 /// only. Reading the sources then reports the file and finds the key of
-/// the others. So the files are not checked here, which was a tenth of
-/// the instructions of hashing them.
+/// the others. So the files are not checked here, which was nearly a
+/// fifth of the instructions of hashing them (3.6 of 19.7 M).
 pub(crate) fn key_of(sources: &[KeySource], mappings: &Mappings) -> Option<[u8; 32]> {
     let exe = std::env::current_exe().and_then(std::fs::metadata).ok()?;
     let modified = exe.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
