@@ -88,10 +88,14 @@ impl KeywordTable {
     fn build(&self, wanted: &[u32]) -> Keywords {
         let texts: Vec<&str> = wanted.iter().map(|&k| self.literals[k as usize].0.as_str()).collect();
         let first = packed::Config::new().builder().extend(&texts).build();
-        // Built for each distinct keyword set: the contiguous NFA builds
-        // several times faster than a DFA, and runs only past a hit.
+        // Built for each distinct keyword set. Behind the SIMD prefilter,
+        // the contiguous NFA (several times faster to build than a DFA)
+        // runs only past a hit; a set too large for the prefilter is
+        // walked over every byte, where a DFA's one transition a byte beats
+        // the NFA's failure links.
+        let kind = if first.is_some() { AhoCorasickKind::ContiguousNFA } else { AhoCorasickKind::DFA };
         let automaton = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .kind(Some(kind))
             .match_kind(MatchKind::Standard)
             .build(&texts)
             .expect("keyword literals build an automaton");
