@@ -37,9 +37,15 @@ pub(crate) enum KeySource<'a> {
     File(&'a Path),
 }
 
+impl<'a> From<&'a RuleSource> for KeySource<'a> {
+    fn from(source: &'a RuleSource) -> Self {
+        KeySource::Text { name: &source.name, text: &source.text }
+    }
+}
+
 /// The key of the rule set compiled from `sources`.
 pub(crate) fn key(sources: &[RuleSource], mappings: &Mappings) -> Option<[u8; 32]> {
-    let sources: Vec<KeySource> = sources.iter().map(|s| KeySource::Text { name: &s.name, text: &s.text }).collect();
+    let sources: Vec<KeySource> = sources.iter().map(KeySource::from).collect();
     key_of(&sources, mappings)
 }
 
@@ -195,11 +201,8 @@ mod tests {
 
     fn files_key(builtins: &[RuleSource], root: &Path) -> Option<[u8; 32]> {
         let (files, _): (Vec<PathBuf>, _) = list_rule_files(&[root.to_owned()]);
-        let sources: Vec<KeySource> = builtins
-            .iter()
-            .map(|s| KeySource::Text { name: &s.name, text: &s.text })
-            .chain(files.iter().map(|f| KeySource::File(f)))
-            .collect();
+        let sources: Vec<KeySource> =
+            builtins.iter().map(KeySource::from).chain(files.iter().map(|f| KeySource::File(f))).collect();
         key_of(&sources, &Mappings::builtin())
     }
 

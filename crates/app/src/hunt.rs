@@ -164,11 +164,8 @@ pub fn load_rules(
     // From the cache, the rule files are only hashed, not kept.
     let mut hashed = None;
     if let Some(dir) = cache_dir {
-        let unread: Vec<KeySource> = builtins
-            .iter()
-            .map(|s| KeySource::Text { name: &s.name, text: &s.text })
-            .chain(files.iter().map(|file| KeySource::File(file)))
-            .collect();
+        let unread: Vec<KeySource> =
+            builtins.iter().map(KeySource::from).chain(files.iter().map(|file| KeySource::File(file))).collect();
         hashed = cache_key::key_of(&unread, mappings);
         if let Some(key) = &hashed
             && let Some(found) = load(dir, key)

@@ -102,9 +102,9 @@ impl Literals {
 
     /// Loads what [`Literals::to_bytes`] wrote, as bytes read when first
     /// searched with. The bytes are those this executable wrote: the
-    /// compiled-rule cache checks its file's checksum before decoding it
-    /// (and is keyed on the executable), and daachorse's validating reader
-    /// then reads them.
+    /// compiled-rule cache keeps nothing of a file whose checksum does not
+    /// hold (and is keyed on the executable), and daachorse's validating
+    /// reader then reads them.
     pub(crate) fn stored(bytes: Span) -> Literals {
         Literals::Stored { bytes, automaton: OnceLock::new() }
     }

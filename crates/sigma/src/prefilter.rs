@@ -332,7 +332,6 @@ impl Prefilter {
         self.needles
     }
 
-    /// Rules with a requirement.
     /// The searchers' bytes, for the cache; `None` if they were built
     /// with the quick engine, which cannot be stored.
     pub(crate) fn searchers_to_bytes(&self) -> Option<Vec<Vec<u8>>> {
@@ -350,6 +349,7 @@ impl Prefilter {
         Ok(())
     }
 
+    /// Rules with a requirement.
     pub(crate) fn filtered_rules(&self) -> usize {
         self.clauses.iter().filter(|c| **c > 0).count()
     }

@@ -146,6 +146,7 @@ impl<'r> Scanner<'r> {
                 continue;
             }
             let routed = &set.rules[index];
+            let route = &set.routes[routed.route as usize];
             let accept = if selector == UNLOCKED {
                 // Reached through a needle: route it in full (EventID first).
                 let id_ok = event.kind != SourceKind::Windows
@@ -156,9 +157,9 @@ impl<'r> Scanner<'r> {
                 if !id_ok {
                     continue;
                 }
-                set.routes[routed.route as usize].accepts(event, &keys)
+                route.accepts(event, &keys)
             } else {
-                set.routes[routed.route as usize].accepts_via(selector, event, &keys)
+                route.accepts_via(selector, event, &keys)
             };
             self.view = match accept {
                 Accept::No => continue,
