@@ -33,10 +33,12 @@ pub const DEFAULT_BUDGET: usize = 64 * 1024;
 /// Bytes of encoded hits (and their index) held in memory before a sorted
 /// run is written out, whatever the hit count. Reached on larger inputs
 /// only, so it is most of what peak memory grows by from a small input to
-/// a large one (4 MiB was a tenth of a hunt's RSS). Halving it costs at
-/// most one more merge tier (`FAN_IN` runs a tier): each hit rewritten
-/// once more, on some input sizes.
-pub const MEMORY_BUDGET: usize = 2 << 20;
+/// a large one (4 MiB was a tenth of a hunt's RSS; at 2 MiB the live heap
+/// of a hunt over evtx-attack-samples x10 was 3.1 MB above that over x1,
+/// 1.8 MB of it this buffer). Halving it costs at most one more merge tier
+/// (`FAN_IN` runs a tier): each hit rewritten once more, on some input
+/// sizes; x10's 15,930 hits make 4 runs of 1 MiB (2 of 2 MiB).
+pub const MEMORY_BUDGET: usize = 1 << 20;
 
 /// Runs of one tier merged into one run of the next.
 const FAN_IN: usize = 16;
@@ -88,6 +90,11 @@ impl HitSorter {
     pub fn push(&mut self, input: u32, seq: u64, hit: Hit) -> io::Result<()> {
         let key = (hit.time, input, seq);
         let source = self.source_id(&hit.origin.provenance.source);
+        if self.arena.capacity() == 0 {
+            // Its whole budget at once: grown by doubling, the buffer was
+            // copied on the way, the old copy and the new one both held.
+            self.arena.reserve(self.memory_budget.min(MEMORY_BUDGET));
+        }
         let start = self.arena.len();
         encode(&mut self.arena, key, &hit, source)?;
         self.index.push((key, start as u32, (self.arena.len() - start) as u32));
