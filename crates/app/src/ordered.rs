@@ -45,7 +45,7 @@ struct Flow<P> {
     waiting: BTreeMap<usize, Vec<(P, bool)>>,
     /// Items whose work has ended, not yet passed by the head.
     done: BTreeSet<usize>,
-    /// The emitting thread sleeps until the head item hands something over.
+    /// The emitting thread sleeps until woken (see `Shared::release`).
     emitter_asleep: bool,
     /// Workers sleeping until the head moves or parts are emitted.
     workers_asleep: usize,
@@ -58,7 +58,8 @@ struct Shared<P> {
     flow: Mutex<Flow<P>>,
     /// Signalled to workers: the head moved, or parts were emitted.
     moved: Condvar,
-    /// Signalled to the emitting thread: the head item handed over parts or ended.
+    /// Signalled to the emitting thread: it has enough to emit, a worker
+    /// is about to wait, or every item has ended (see `Shared::release`).
     ready: Condvar,
     stop: AtomicBool,
     items: usize,
