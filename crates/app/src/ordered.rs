@@ -62,7 +62,10 @@ struct Shared<P> {
     /// is about to wait, or every item has ended (see `Shared::release`).
     ready: Condvar,
     stop: AtomicBool,
+    /// How many items there are.
     items: usize,
+    /// How far ahead of the head an item may start, and how many bounded
+    /// parts may wait (see `run_ordered`).
     window: usize,
     buffered: usize,
 }
