@@ -120,9 +120,19 @@ pub enum HuntError {
     #[error("bad mapping file {0}")]
     Mappings(String),
     #[error("writing alerts failed: {0}")]
-    Output(#[from] std::io::Error),
+    Output(std::io::Error),
     #[error("sorting correlation hits failed (temporary files): {0}")]
     Correlation(std::io::Error),
+}
+
+/// By hand rather than `#[from]`, which would also make the error its
+/// source: the message already holds it, and a report that prints the
+/// chain said it twice ("No space left on device (os error 28): No space
+/// left on device (os error 28)").
+impl From<std::io::Error> for HuntError {
+    fn from(error: std::io::Error) -> Self {
+        HuntError::Output(error)
+    }
 }
 
 /// The built-in logsource mapping, with the user's file on top when given.

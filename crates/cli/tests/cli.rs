@@ -144,6 +144,20 @@ fn exit_codes() {
     ferret().args(["hunt", "examples", "--format", "xml"]).assert().code(2);
 }
 
+#[test]
+fn a_failed_write_is_an_error_said_once() {
+    // `/dev/full` takes nothing: every write fails with ENOSPC.
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full on this system");
+        return;
+    }
+    let out = ferret().args(["hunt", "examples", "-q", "--format", "jsonl", "-o", "/dev/full"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("writing alerts failed: "), "{stderr}");
+    assert_eq!(stderr.matches("os error 28").count(), 1, "the cause said once: {stderr}");
+}
+
 /// Writes `files` into a new temporary directory.
 fn bad_inputs(files: &[(&str, &[u8])]) -> TempDir {
     let dir = TempDir::new().unwrap();
