@@ -143,11 +143,15 @@ pub(crate) type Segments = Vec<Segment>;
 /// An event's lowercased values as the prefilter reads them.
 pub(crate) struct Haystack<'a> {
     /// The values, `\0`-separated: those of fields some needle is bound
-    /// to and, when the event's rules have keywords, every other value and
-    /// then the raw line. The keyword search reads it all.
+    /// to and, when the event's rules have keywords, the raw line or, if
+    /// it has none, every other value.
     pub(crate) bytes: &'a [u8],
     /// Where the values end (and the raw line, if any, starts).
     pub(crate) values_end: usize,
+    /// Where the keyword search starts: at the raw line when the event has
+    /// one (rules match keywords against it alone, SIGMA.md D2), else at
+    /// the first value.
+    pub(crate) keywords_from: usize,
     /// The values of fields some needle is bound to.
     pub(crate) segments: &'a Segments,
     /// Cloud events: a needle counts in any field.
@@ -408,10 +412,10 @@ impl Prefilter {
     /// values (see [`Haystack`]); `cache` remembers what long values held.
     pub(crate) fn scan(&self, haystack: &Haystack<'_>, seen: &mut Seen, cache: &mut ValueCache) {
         seen.reset(self.needles);
-        let Haystack { bytes: haystack, values_end, segments, any_field, keywords } = *haystack;
+        let Haystack { bytes: haystack, values_end, keywords_from, segments, any_field, keywords } = *haystack;
         let values_end = values_end.min(haystack.len());
         if let Some(keywords) = keywords {
-            keywords.for_each(haystack, |needle| seen.set(needle as usize));
+            keywords.for_each(&haystack[keywords_from.min(haystack.len())..], |needle| seen.set(needle as usize));
         }
         if !self.whole.is_empty() {
             for &Segment { start, end, field, .. } in segments {
@@ -868,6 +872,7 @@ mod tests {
             let haystack = Haystack {
                 bytes: bytes.as_bytes(),
                 values_end: bytes.len(),
+                keywords_from: 0,
                 segments: &segments,
                 any_field: false,
                 keywords: None,

@@ -192,17 +192,19 @@ impl<'r> Scanner<'r> {
         let looked_up = |field: Field| routing.whole.contains(field);
         // The values of fields needles are bound to (searched with their
         // field's automaton, or looked up whole) and, when the rules the
-        // event can reach have keywords (searched for in every value),
-        // all the others: copied in one pass over the fields, their ASCII
-        // capitals folded over the whole buffer at once (a value beyond
-        // ASCII, as Sysmon's `Microsoft® Windows®`, is lowercased as it is
-        // copied: see `push_to_fold`).
+        // event can reach have keywords and the event has no raw line
+        // (rules match keywords against the raw line alone when there is
+        // one), all the others: copied in one pass over the fields, their
+        // ASCII capitals folded over the whole buffer at once (a value
+        // beyond ASCII, as Sysmon's `Microsoft® Windows®`, is lowercased as
+        // it is copied: see `push_to_fold`).
         let keywords = routing.keywords.is_some();
+        let keywords_in_values = keywords && event.raw.is_none();
         debug_assert!(self.lower_buf.is_empty(), "the prefilter reads the event first");
         self.segments.clear();
         for (i, (field, value)) in event.fields.iter().enumerate() {
             let (search, whole) = (searched(*field), looked_up(*field));
-            if !(search || whole || keywords) {
+            if !(search || whole || keywords_in_values) {
                 continue;
             }
             let Some(text) = value.as_str() else { continue };
@@ -232,12 +234,11 @@ impl<'r> Scanner<'r> {
             self.view = None;
         }
         let values_end = self.lower_buf.len();
-        if keywords {
-            self.raw_lower(event);
-        }
+        let keywords_from = if keywords && self.raw_lower(event).is_some() { values_end } else { 0 };
         let haystack = Haystack {
             bytes: self.lower_buf.as_bytes(),
             values_end,
+            keywords_from,
             segments: &self.segments,
             any_field,
             keywords: routing.keywords.as_deref(),

