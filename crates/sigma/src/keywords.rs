@@ -96,8 +96,9 @@ impl KeywordTable {
         // reach a few hundred keywords) is walked over every byte, where
         // the NFA's failure links cost 100 instructions a byte: daachorse's
         // double array takes one transition a byte, and builds in a
-        // fraction of the time aho-corasick's DFA took (85 M instructions).
-        let engine = if first.is_some() { Engine::Quick } else { Engine::Storable };
+        // fraction of the time aho-corasick's DFA took (85 M instructions),
+        // with its 2-gram filter (see `Engine::Filtered`).
+        let engine = if first.is_some() { Engine::Quick } else { Engine::Filtered };
         let automaton = Literals::build(&texts, engine).expect("a keyword set is not empty");
         let needle_ids = wanted.iter().map(|&k| self.literals[k as usize].1).collect();
         Keywords { first, automaton, needle_ids }
