@@ -93,11 +93,12 @@ impl KeywordTable {
         // Built for each distinct keyword set. Behind the SIMD prefilter,
         // aho-corasick's contiguous NFA (the quickest to build) runs only
         // past a hit. A set too large for the prefilter (the syslog routes
-        // reach a few hundred keywords) is walked over every byte, where
-        // the NFA's failure links cost 100 instructions a byte: daachorse's
-        // double array takes one transition a byte, and builds in a
+        // reach a few hundred keywords) has no such pass: the NFA walked
+        // every byte, its failure links costing 100 instructions a byte.
+        // daachorse's double array takes one transition a byte, builds in a
         // fraction of the time aho-corasick's DFA took (85 M instructions),
-        // with its 2-gram filter (see `Engine::Filtered`).
+        // and its 2-gram filter skips the stretches where no keyword can
+        // start (see `Engine::Filtered`).
         let engine = if first.is_some() { Engine::Quick } else { Engine::Filtered };
         let automaton = Literals::build(&texts, engine).expect("a keyword set is not empty");
         let needle_ids = wanted.iter().map(|&k| self.literals[k as usize].1).collect();
