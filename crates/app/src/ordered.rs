@@ -8,12 +8,15 @@
 //!
 //! * the parts of the item at the head of the order are emitted while it
 //!   is worked on, a few at a time (half of `buffered`), so one huge input
-//!   streams (its alerts are not held until it ends);
+//!   streams (its alerts are not held until it ends); it waits while
+//!   `buffered` of its own parts wait to be emitted;
 //! * parts of later items wait in memory, at most `buffered` of them in
 //!   all: a worker whose item is not at the head waits before handing more
-//!   over. Memory is bounded by `buffered` parts, plus one part in each
+//!   over. Memory is bounded by twice `buffered` parts (the head's and
+//!   the others'; and a batch being emitted), plus one part in each
 //!   worker's hands (see [`Parts::send`]) and each item's one final part
-//!   (see [`Parts::finish`]), whatever the input.
+//!   (see [`Parts::finish`]), whatever the input and however slow the
+//!   writing.
 //!
 //! The bound is on parts, not items, so that many small items can be done
 //! ahead while a large one is at the head: with a bound on items, both
@@ -92,10 +95,22 @@ impl<P> Shared<P> {
         flow
     }
 
-    /// Waits while `item` is not at the head and the bound is reached;
-    /// `None` once the run is stopping.
+    /// Waits while the bound is reached; `None` once the run is stopping.
+    /// An item behind the head waits while `buffered` parts of any item
+    /// wait to be emitted; the head item, only while `buffered` of its
+    /// own do: the parts of later items cannot be emitted before it ends,
+    /// so they must not hold it, and its own always can (a slow writer,
+    /// such as a pipe to a pager, would otherwise let one huge input fill
+    /// memory).
     fn wait_for_room<'g>(&self, mut flow: MutexGuard<'g, Flow<P>>, item: usize) -> Option<MutexGuard<'g, Flow<P>>> {
-        while flow.head != item && flow.in_flight >= self.buffered && !self.stopped() {
+        let full = |flow: &Flow<P>| {
+            if flow.head == item {
+                flow.waiting.get(&item).map_or(0, Vec::len) >= self.buffered
+            } else {
+                flow.in_flight >= self.buffered
+            }
+        };
+        while full(&flow) && !self.stopped() {
             flow = self.wait_for_move(flow);
         }
         (!self.stopped()).then_some(flow)
@@ -365,6 +380,38 @@ mod tests {
         assert!(result.is_ok());
         assert!(streamed.load(Ordering::SeqCst), "the head's parts waited for its end");
         assert_eq!(emitted.load(Ordering::SeqCst), 41);
+    }
+
+    #[test]
+    fn the_head_item_waits_for_a_slow_writer() {
+        // One huge input and a writer slower than its worker (a pipe to a
+        // pager, say): the worker may not run ahead of what was written by
+        // more than the bound, or memory grows with the input.
+        let items = [0u32];
+        let (sent, written, most_ahead) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+        let buffered = 4;
+        let result: Result<(), ()> = run_ordered(
+            &items,
+            2,
+            buffered,
+            |_, parts| {
+                for k in 0..200 {
+                    parts.send(k);
+                    let ahead = sent.fetch_add(1, Ordering::SeqCst) + 1 - written.load(Ordering::SeqCst);
+                    most_ahead.fetch_max(ahead, Ordering::SeqCst);
+                }
+            },
+            |_| {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                written.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+        );
+        assert!(result.is_ok());
+        assert_eq!(written.load(Ordering::SeqCst), 200);
+        // Waiting, one batch being written, and the part the worker holds.
+        let most = most_ahead.load(Ordering::SeqCst);
+        assert!(most <= 2 * buffered + 1, "the head ran {most} parts ahead of the writer");
     }
 
     #[test]
