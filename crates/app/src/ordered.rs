@@ -12,11 +12,11 @@
 //!   `buffered` of its own parts wait to be emitted;
 //! * parts of later items wait in memory, at most `buffered` of them in
 //!   all: a worker whose item is not at the head waits before handing more
-//!   over. Memory is bounded by twice `buffered` parts (the head's and
-//!   the others'; and a batch being emitted), plus one part in each
-//!   worker's hands (see [`Parts::send`]) and each item's one final part
-//!   (see [`Parts::finish`]), whatever the input and however slow the
-//!   writing.
+//!   over. Memory is bounded by three times `buffered` parts (`buffered`
+//!   of later items; of the head's, `buffered` waiting and a batch being
+//!   emitted), plus one part in each worker's hands (see [`Parts::send`])
+//!   and each item's one final part (see [`Parts::finish`]), whatever the
+//!   input and however slow the writing.
 //!
 //! The bound is on parts, not items, so that many small items can be done
 //! ahead while a large one is at the head: with a bound on items, both
@@ -164,8 +164,8 @@ pub struct Parts<'a, P> {
 
 impl<P> Parts<'_, P> {
     /// Sends a part. It is handed over when the next one is sent or the
-    /// item ends; handing over waits while this item is not at the head
-    /// and `buffered` parts are already waiting to be emitted.
+    /// item ends; handing over waits while the bound is reached (see the
+    /// module's doc).
     pub fn send(&mut self, part: P) {
         if let Some(previous) = self.held.replace(part) {
             let shared = self.shared;
