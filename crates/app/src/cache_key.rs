@@ -8,7 +8,7 @@
 //! The same key comes from sources already read ([`key`]), which is what a
 //! compiled set is stored under.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ferret_sigma::RuleSource;
 use ferret_sigma::logsource::Mappings;
@@ -41,6 +41,12 @@ impl<'a> From<&'a RuleSource> for KeySource<'a> {
     fn from(source: &'a RuleSource) -> Self {
         KeySource::Text { name: &source.name, text: &source.text }
     }
+}
+
+/// The embedded rules' texts, then the user's rule files unread: what a
+/// key is taken from before anything is read.
+pub(crate) fn unread<'a>(builtins: &'a [RuleSource], files: &'a [PathBuf]) -> Vec<KeySource<'a>> {
+    builtins.iter().map(KeySource::from).chain(files.iter().map(|file| KeySource::File(file))).collect()
 }
 
 /// The key of the rule set compiled from `sources`.
@@ -180,7 +186,6 @@ impl Pieces {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
 
     use super::*;
     use crate::rules::{list_rule_files, read_rule_paths};
@@ -201,9 +206,7 @@ mod tests {
 
     fn files_key(builtins: &[RuleSource], root: &Path) -> Option<[u8; 32]> {
         let (files, _): (Vec<PathBuf>, _) = list_rule_files(&[root.to_owned()]);
-        let sources: Vec<KeySource> =
-            builtins.iter().map(KeySource::from).chain(files.iter().map(|f| KeySource::File(f))).collect();
-        key_of(&sources, &Mappings::builtin())
+        key_of(&unread(builtins, &files), &Mappings::builtin())
     }
 
     fn builtin() -> RuleSource {

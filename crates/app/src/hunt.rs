@@ -12,7 +12,7 @@ use ferret_read::{Input, ReadError, ReadOptions, ReadResult, StreamVisitor, expa
 use ferret_sigma::correlation::{SavedBaselines, Tuning};
 use ferret_sigma::{Diagnostic, Hit, Mappings, Match, RuleSet, Scanner, Severity};
 
-use crate::cache_key::{self, KeySource};
+use crate::cache_key;
 use crate::correlate::{CorrelationStats, DEFAULT_BUDGET, SharedSorter, firing_alert};
 use crate::host::host_of;
 use crate::ordered::{Parts, run_ordered};
@@ -174,9 +174,7 @@ pub fn load_rules(
     // From the cache, the rule files are only hashed, not kept.
     let mut hashed = None;
     if let Some(dir) = cache_dir {
-        let unread: Vec<KeySource> =
-            builtins.iter().map(KeySource::from).chain(files.iter().map(|file| KeySource::File(file))).collect();
-        hashed = cache_key::key_of(&unread, mappings);
+        hashed = cache_key::key_of(&cache_key::unread(&builtins, &files), mappings);
         if let Some(key) = &hashed
             && let Some(found) = load(dir, key)
         {

@@ -271,14 +271,14 @@ where
                 }
             });
         });
-        outcome = emit_in_order(shared, items.len(), &mut emit);
+        outcome = emit_in_order(shared, &mut emit);
     });
     outcome
 }
 
 /// The emitting thread's loop: takes the head item's parts as they come,
 /// emits them outside the lock, and moves the head past ended items.
-fn emit_in_order<P, E>(shared: &Shared<P>, items: usize, emit: &mut impl FnMut(P) -> Result<(), E>) -> Result<(), E> {
+fn emit_in_order<P, E>(shared: &Shared<P>, emit: &mut impl FnMut(P) -> Result<(), E>) -> Result<(), E> {
     let mut flow = shared.lock();
     loop {
         if shared.stopped() {
@@ -305,7 +305,7 @@ fn emit_in_order<P, E>(shared: &Shared<P>, items: usize, emit: &mut impl FnMut(P
             if flow.workers_asleep > 0 {
                 shared.moved.notify_all();
             }
-        } else if head >= items {
+        } else if head >= shared.items {
             return Ok(());
         } else {
             flow.emitter_asleep = true;
