@@ -229,8 +229,15 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     let started = Instant::now();
     let names = FieldNames::new();
     let mappings = load_mappings(config.mappings.as_deref())?;
-    let LoadedRules { set: mut rules, diagnostics, cache } =
-        load_rules(&config.rule_paths, config.builtin_rules, names.clone(), &mappings, config.rule_cache.as_deref());
+    // The inputs are listed while the rules load: both wait on the file
+    // system, and a triage collection of many thousand files takes as long
+    // to list as the corpus to load from the cache.
+    let (LoadedRules { set: mut rules, diagnostics, cache }, (inputs, missing)) = std::thread::scope(|scope| {
+        let listing = scope.spawn(|| expand_inputs(&config.inputs));
+        let rules =
+            load_rules(&config.rule_paths, config.builtin_rules, names.clone(), &mappings, config.rule_cache.as_deref());
+        (rules, listing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
     rules.tune_correlations(&config.tuning).map_err(HuntError::Tuning)?;
     // Rule paths that hold no rules are allowed (reading and validating the
     // input alone, or measuring it); no rules asked for at all is a mistake.
@@ -246,7 +253,6 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
         rule_cache: cache,
         ..HuntSummary::default()
     };
-    let (inputs, missing) = expand_inputs(&config.inputs);
     for error in &missing {
         progress.read_error(error);
     }
