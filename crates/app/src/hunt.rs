@@ -234,8 +234,13 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     // to list as the corpus to load from the cache.
     let (LoadedRules { set: mut rules, diagnostics, cache }, (inputs, missing)) = std::thread::scope(|scope| {
         let listing = scope.spawn(|| expand_inputs(&config.inputs));
-        let rules =
-            load_rules(&config.rule_paths, config.builtin_rules, names.clone(), &mappings, config.rule_cache.as_deref());
+        let rules = load_rules(
+            &config.rule_paths,
+            config.builtin_rules,
+            names.clone(),
+            &mappings,
+            config.rule_cache.as_deref(),
+        );
         (rules, listing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
     rules.tune_correlations(&config.tuning).map_err(HuntError::Tuning)?;
