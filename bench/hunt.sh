@@ -23,6 +23,8 @@ for i in $(seq 10); do cp -rs "$(realpath "$evtx")" "$x10/$i"; done
 # windows-json unzipped, and the Linux logs replicated 10 times.
 wjson="$empty/windows-json"; mkdir "$wjson"
 for z in "$data"/windows-json/*.zip; do unzip -q -o "$z" -d "$wjson"; done
+# One large EVTX file (read in segments of its chunks on several threads).
+large="$empty/large.evtx"; large_evtx "$large"
 linux="$empty/linux"; mkdir "$linux"
 for i in $(seq 10); do for f in "$data"/linux/*.log; do cp "$f" "$linux/$i-$(basename "$f")"; done; done
 trap 'rm -rf "$empty"' EXIT
@@ -71,6 +73,10 @@ read -r t_x10_1 m_x10_1 < <(measure "$ferret" -j1 hunt "$x10" "${rules[@]}" -q -
 row "hunt x10 input: full corpus, 1 thread" "$t_x10_1" "$m_x10_1"
 read -r t_x10 m_x10 < <(measure "$ferret" hunt "$x10" "${rules[@]}" -q -f jsonl -o /dev/null)
 row "hunt x10 input: full corpus, all cores" "$t_x10" "$m_x10"
+read -r t_large_1 m_large_1 < <(measure "$ferret" -j1 hunt "$large" "${rules[@]}" -q -f jsonl -o /dev/null)
+row "one large EVTX (23 MB): full corpus, 1 thread" "$t_large_1" "$m_large_1"
+read -r t_large m_large < <(measure "$ferret" hunt "$large" "${rules[@]}" -q -f jsonl -o /dev/null)
+row "one large EVTX (23 MB): full corpus, all cores" "$t_large" "$m_large"
 for input in "$wjson" "$linux"; do
     read -r t_in_none m_in_none < <(measure "$ferret" -j1 hunt "$input" --no-builtin -r "$empty/norules" -q -f jsonl -o /dev/null)
     row "$(basename "$input"): no rules, 1 thread" "$t_in_none" "$m_in_none"
@@ -106,7 +112,7 @@ scaling_pairs=$(printf '%s\n' "${scaling_ratios[@]}" | median)
 awk -v h="$t_hunt1" -v s="$t_start" -v f="$t_floor" -v r="$t_read" -v n="$t_none" -v x1="$t_x10_1" -v xn="$t_x10" \
     -v m1="$m_hunt" -v m10="$m_x10" -v xz="$t_x10_none" -v c="$t_compile" \
     -v mp="$match_pairs" -v fp="$floor_pairs" -v mr="${match_ratios[*]}" -v fr="${floor_ratios[*]}" \
-    -v sp="$scaling_pairs" -v sr="${scaling_ratios[*]}" 'BEGIN {
+    -v sp="$scaling_pairs" -v sr="${scaling_ratios[*]}" -v l1="$t_large_1" -v ln="$t_large" 'BEGIN {
     printf "start-up compiling the corpus:                             %.3f s  (target < 0.3)\n", c
     printf "start-up from the compiled-rule cache:                     %.3f s  (target < 0.05)\n", s
     printf "matching x1: (full hunt - start-up) / no-rules hunt, 1 thread:   %.2f\n", (h - s) / n
@@ -118,5 +124,6 @@ awk -v h="$t_hunt1" -v s="$t_start" -v f="$t_floor" -v r="$t_read" -v n="$t_none
     printf "parse floor / evtx crate alone:                            %.2f\n", r / f
     printf "thread scaling on x10 (1 thread / all cores):              %.2f  (target >= 1.8)\n", x1 / xn
     printf "  the same, runs in turns (median of pairs):               %.2f  (%s)\n", sp, sr
+    printf "thread scaling on one large EVTX file:                     %.2f\n", l1 / ln
     printf "peak RSS x10 / x1:                                         %.2f  (target <= 1.1)\n", m10 / m1
 }'

@@ -17,11 +17,15 @@ pub struct ReadOptions {
     /// The longest line a text reader accepts; longer lines are skipped with
     /// an error instead of growing memory without bound.
     pub max_line_bytes: usize,
+    /// An EVTX file of more chunks than this is read as segments of this
+    /// many (64 KiB each), on as many threads as are free: see
+    /// [`crate::split_inputs`].
+    pub evtx_segment_chunks: u64,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        Self { max_decompressed_bytes: 4 << 30, assume_year: None, max_line_bytes: 16 << 20 }
+        Self { max_decompressed_bytes: 4 << 30, assume_year: None, max_line_bytes: 16 << 20, evtx_segment_chunks: 64 }
     }
 }
 

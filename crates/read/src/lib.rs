@@ -44,5 +44,5 @@ pub use context::{ReadOptions, SourceContext};
 pub use error::{ReadError, ReadResult};
 pub use ferret_model::Event;
 pub use sniff::Format;
-pub use source::{Input, StreamVisitor, expand_inputs, read_input};
+pub use source::{Input, InputPart, StreamVisitor, expand_inputs, read_input, read_input_part, split_inputs};
 pub use time::{parse_epoch, parse_timestamp};

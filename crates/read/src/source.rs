@@ -12,7 +12,7 @@ use ferret_model::{FieldNames, Location, Timestamp};
 use crate::auditd::AuditdReader;
 use crate::cef::CefReader;
 use crate::csv::CsvReader;
-use crate::evtx::EvtxReader;
+use crate::evtx::{ChunkWalk, EvtxReader, Segment};
 use crate::journald::JournalExportReader;
 use crate::json::JsonReader;
 use crate::kv::KvReader;
@@ -85,6 +85,95 @@ fn walk(path: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ReadError>) {
     children.sort();
     for child in children {
         walk(&child, inputs, errors);
+    }
+}
+
+/// An input, or a part of one that is read on its own.
+#[derive(Clone, Debug)]
+pub struct InputPart {
+    /// The input's index in the list split.
+    pub input: usize,
+    /// A segment of an EVTX file's chunks; `None`: the whole input.
+    pub segment: Option<Segment>,
+}
+
+impl InputPart {
+    /// Whether this part's stream is the input's first (counted once).
+    pub fn starts_input(&self) -> bool {
+        self.segment.as_ref().is_none_or(Segment::is_first)
+    }
+
+    /// Whether this part ends its input.
+    pub fn ends_input(&self) -> bool {
+        self.segment.as_ref().is_none_or(Segment::is_last)
+    }
+}
+
+/// Cuts inputs into parts that can be read on their own, in input order:
+/// an EVTX file of more than `options.evtx_segment_chunks` chunks becomes
+/// segments of that many, so that one large log (the usual Security.evtx
+/// of an incident) keeps every core busy; other inputs stay whole. A file
+/// that cannot be opened or read here stays whole, for its reader to
+/// report.
+pub fn split_inputs(inputs: &[Input], options: &ReadOptions) -> Vec<InputPart> {
+    let mut parts = Vec::with_capacity(inputs.len());
+    for (index, input) in inputs.iter().enumerate() {
+        let segments = match input {
+            Input::File(path) => evtx_segments(path, options.evtx_segment_chunks),
+            Input::Stdin => Vec::new(),
+        };
+        if segments.is_empty() {
+            parts.push(InputPart { input: index, segment: None });
+        } else {
+            parts.extend(segments.into_iter().map(|segment| InputPart { input: index, segment: Some(segment) }));
+        }
+    }
+    parts
+}
+
+/// The segments of `path` if it is an EVTX file of more than `chunks`
+/// chunks, else none.
+fn evtx_segments(path: &Path, chunks: u64) -> Vec<Segment> {
+    let big_enough = |len: u64| {
+        len > crate::evtx::HEADER_BYTES.saturating_add(chunks.max(1).saturating_mul(crate::evtx::CHUNK_BYTES))
+    };
+    // Most inputs are small: their size alone rules them out.
+    let Some(len) = std::fs::metadata(path).ok().map(|m| m.len()).filter(|&len| big_enough(len)) else {
+        return Vec::new();
+    };
+    let Ok(mut file) = File::open(path) else { return Vec::new() };
+    let mut magic = [0; 8];
+    if file.read_exact(&mut magic).is_err() || magic != crate::evtx::MAGIC {
+        return Vec::new();
+    }
+    match ChunkWalk::read(&mut file, len) {
+        Ok(walk) => Arc::new(walk).segments(chunks),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Reads one part of an input (see [`split_inputs`]): a segment of an EVTX
+/// file, or the whole input as [`read_input`] does.
+pub fn read_input_part(
+    input: &Input,
+    segment: Option<&Segment>,
+    names: &Arc<FieldNames>,
+    options: &ReadOptions,
+    visitor: &mut dyn StreamVisitor,
+) {
+    let (Some(segment), Input::File(path)) = (segment, input) else {
+        return read_input(input, names, options, visitor);
+    };
+    let name: Arc<str> = input.name().into();
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) => return visitor.unreadable(ReadError::new(&name, None, format!("cannot open: {e}"))),
+    };
+    let opener = Opener { names, options };
+    let modified = file.metadata().and_then(|m| m.modified()).ok().and_then(|t| Timestamp::try_from(t).ok());
+    match EvtxReader::segment(Box::new(file), segment, opener.context(&name, modified)) {
+        Ok(mut reader) => visitor.stream(&name, Format::Evtx, &mut reader),
+        Err(e) => visitor.unreadable(e),
     }
 }
 

@@ -21,7 +21,8 @@ use crate::{ReadError, ReadResult, SourceContext};
 
 mod walk;
 
-use walk::{CHUNK_BYTES, HEADER_BYTES, chunk_offset};
+use walk::chunk_offset;
+pub(crate) use walk::{CHUNK_BYTES, HEADER_BYTES};
 pub use walk::{ChunkWalk, Segment};
 
 /// The EVTX file signature.
