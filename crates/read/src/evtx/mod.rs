@@ -298,6 +298,42 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+        /// Wherever the file is damaged (spans overwritten, the end cut off),
+        /// reading it in segments gives what reading it whole gives.
+        #[test]
+        fn segments_agree_with_the_whole_file_however_it_is_damaged(
+            spans in proptest::collection::vec((0usize..1_150_000, 1usize..5000, proptest::prelude::any::<u8>()), 0..6),
+            cut in proptest::option::of(5000usize..1_150_000),
+            chunks in 1u64..7,
+        ) {
+            let Some(mut bytes) = multi_chunk_sample() else { return Ok(()) };
+            for (start, len, byte) in spans {
+                let start = start.min(bytes.len());
+                let end = (start + len).min(bytes.len());
+                bytes[start..end].fill(byte);
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut.min(bytes.len()));
+            }
+            // The file header must stay readable for either to start.
+            bytes[..8].copy_from_slice(MAGIC);
+            let ctx = SourceContext::new("t.evtx", FieldNames::new(), Default::default());
+            let Ok(reader) = EvtxReader::new(Box::new(std::io::Cursor::new(bytes.clone())), ctx) else { return Ok(()) };
+            let want = outcome(reader);
+            let walk = ChunkWalk::read(&mut std::io::Cursor::new(&bytes), bytes.len() as u64).unwrap();
+            let mut got = Vec::new();
+            for segment in &Arc::new(walk).segments(chunks) {
+                let ctx = SourceContext::new("t.evtx", FieldNames::new(), Default::default());
+                let input = Box::new(std::io::Cursor::new(bytes.clone()));
+                got.extend(outcome(EvtxReader::segment(input, segment, ctx).unwrap()));
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn a_wrapped_log_is_read_from_its_oldest_chunk_whole_or_in_segments() {
         let Some(bytes) = multi_chunk_sample() else {

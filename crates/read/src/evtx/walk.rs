@@ -66,10 +66,12 @@ impl ChunkWalk {
         (self.oldest + position) % self.count
     }
 
-    /// The walk cut into stretches of at most `chunks` chunks, in order.
+    /// The walk cut into stretches of at most `chunks` chunks, in order;
+    /// one empty stretch for a file of no whole chunk, which still has its
+    /// end to report.
     pub fn segments(self: &Arc<Self>, chunks: u64) -> Vec<Segment> {
         let chunks = chunks.max(1);
-        (0..self.count.div_ceil(chunks))
+        (0..self.count.div_ceil(chunks).max(1))
             .map(|i| Segment { walk: self.clone(), positions: i * chunks..((i + 1) * chunks).min(self.count) })
             .collect()
     }
@@ -125,6 +127,8 @@ mod tests {
         assert!(segments[0].is_first() && !segments[0].is_last());
         assert!(!segments[2].is_first() && segments[2].is_last());
         assert_eq!(walk(0, 3).segments(8).len(), 1);
-        assert!(walk(0, 0).segments(8).is_empty());
+        let empty = walk(0, 0).segments(8);
+        assert_eq!(empty.len(), 1);
+        assert!(empty[0].positions.is_empty() && empty[0].is_first() && empty[0].is_last());
     }
 }
