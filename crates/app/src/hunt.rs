@@ -417,8 +417,10 @@ struct HuntVisitor<'a, 'p, 'r> {
     /// an EVTX file's first continues its stream).
     counts_streams: bool,
     matches: Vec<Match>,
-    /// Correlation hits: this input's index, the next hit number, a batch
-    /// handed to the shared sorter when full.
+    /// Correlation hits: the number of this part of the inputs (parts are
+    /// numbered in input and record order, and hits at the same time are
+    /// ordered by it), the next hit number, a batch handed to the shared
+    /// sorter when full.
     input: u32,
     seq: u64,
     hits: Vec<Hit>,
