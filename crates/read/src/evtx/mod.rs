@@ -91,15 +91,27 @@ impl EvtxReader {
         };
         let number = self.walk.chunk_at(position);
         let chunk_offset = chunk_offset(number);
+        // Read into the last chunk's buffer, past its length: no zeroing.
         let mut data = std::mem::take(&mut self.buffer);
-        data.resize(CHUNK_BYTES as usize, 0);
-        let read = self.input.seek(SeekFrom::Start(chunk_offset)).and_then(|_| self.input.read_exact(&mut data));
-        if let Err(e) = read {
-            self.pending.push_back(Err(self.error(chunk_offset, format!("chunk {number} skipped: cannot read: {e}"))));
+        data.clear();
+        data.reserve_exact(CHUNK_BYTES as usize);
+        let read = self
+            .input
+            .seek(SeekFrom::Start(chunk_offset))
+            .and_then(|_| (&mut self.input).take(CHUNK_BYTES).read_to_end(&mut data));
+        let problem = match read {
+            Ok(n) if n as u64 == CHUNK_BYTES => None,
+            Ok(n) => Some(format!("the file ends {n} bytes into it")),
+            Err(e) => Some(format!("cannot read: {e}")),
+        };
+        if let Some(problem) = problem {
+            self.pending.push_back(Err(self.error(chunk_offset, format!("chunk {number} skipped: {problem}"))));
             return true;
         }
-        // Empty chunks are left in a file that was not closed cleanly.
-        if data.iter().all(|&b| b == 0) {
+        // Empty chunks are left in a file that was not closed cleanly (the
+        // samples have more empty chunks than full ones): a chunk with its
+        // magic is not one, and the others are compared 16 bytes at a time.
+        if !data.starts_with(CHUNK_MAGIC) && is_zero(&data) {
             self.buffer = data;
             return true;
         }
@@ -159,6 +171,15 @@ impl EvtxReader {
         }
         event
     }
+}
+
+/// A chunk's signature.
+const CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
+
+fn is_zero(data: &[u8]) -> bool {
+    let mut words = data.chunks_exact(16);
+    words.all(|w| u128::from_ne_bytes(w.try_into().expect("16 bytes")) == 0)
+        && words.remainder().iter().all(|&b| b == 0)
 }
 
 /// Checks the file header; returns the file's length.
@@ -354,6 +375,18 @@ mod tests {
         assert_eq!(read, in_order);
         let read: Vec<u64> = in_segments(&wrapped, 2).into_iter().map(Result::unwrap).collect();
         assert_eq!(read, in_order);
+    }
+
+    #[test]
+    fn a_chunk_is_empty_only_when_every_byte_is_zero() {
+        let mut data = vec![0u8; 65536];
+        assert!(is_zero(&data));
+        for at in [0, 17, 65535] {
+            data[at] = 1;
+            assert!(!is_zero(&data), "{at}");
+            data[at] = 0;
+        }
+        assert!(is_zero(&data[..21]) && !is_zero(&[0, 0, 3]));
     }
 
     #[test]
