@@ -28,7 +28,7 @@ pub use walk::{ChunkWalk, Segment};
 /// The EVTX file signature.
 pub const MAGIC: &[u8] = b"ElfFile\0";
 
-/// Anything the evtx crate can read from.
+/// Anything an EVTX file can be read from.
 pub trait ReadSeek: std::io::Read + std::io::Seek + Send {}
 impl<T: std::io::Read + std::io::Seek + Send> ReadSeek for T {}
 
@@ -176,6 +176,7 @@ impl EvtxReader {
 /// A chunk's signature.
 const CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
 
+/// Whether every byte of `data` is zero.
 fn is_zero(data: &[u8]) -> bool {
     let mut words = data.chunks_exact(16);
     words.all(|w| u128::from_ne_bytes(w.try_into().expect("16 bytes")) == 0)
@@ -196,9 +197,9 @@ fn cannot_read(ctx: &SourceContext, e: std::io::Error) -> ReadError {
     ReadError::new(&ctx.source, None, format!("cannot read: {e}"))
 }
 
-/// The error for a file that ends inside a chunk: the crate reads whole
-/// chunks only and says nothing of a partial one at the end, so a cut-off
-/// copy would look complete.
+/// The error for a file that ends inside a chunk: only whole chunks are
+/// walked, and a partial one at the end would be lost without a word, so a
+/// cut-off copy would look complete.
 fn truncation(len: u64, ctx: &SourceContext) -> Option<ReadError> {
     if len <= HEADER_BYTES || (len - HEADER_BYTES).is_multiple_of(CHUNK_BYTES) {
         return None;
