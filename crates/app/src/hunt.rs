@@ -544,7 +544,11 @@ fn hunt_input<'r>(
 ) -> FileResult {
     let Shared { rules, alert_rules, names, config, progress, sorter, scanners } = *shared;
     let mut scanner = scanners.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_else(|| Scanner::new(rules));
-    scanner.start_input();
+    // A segment after an EVTX file's first keeps what the scanner's value
+    // cache learnt: the file's values repeat across its segments.
+    if part.starts_input() {
+        scanner.start_input();
+    }
     let mut visitor = HuntVisitor {
         parts,
         alerts: Vec::new(),
