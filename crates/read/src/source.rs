@@ -165,12 +165,11 @@ pub fn read_input_part(
         return read_input(input, names, options, visitor);
     };
     let name: Arc<str> = input.name().into();
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) => return visitor.unreadable(ReadError::new(&name, None, format!("cannot open: {e}"))),
+    let (file, modified) = match open_file(path, &name) {
+        Ok(opened) => opened,
+        Err(e) => return visitor.unreadable(e),
     };
     let opener = Opener { names, options };
-    let modified = file.metadata().and_then(|m| m.modified()).ok().and_then(|t| Timestamp::try_from(t).ok());
     match EvtxReader::segment(Box::new(file), segment, opener.context(&name, modified)) {
         Ok(mut reader) => visitor.stream(&name, Format::Evtx, &mut reader),
         Err(e) => visitor.unreadable(e),
@@ -186,15 +185,19 @@ pub fn read_input(input: &Input, names: &Arc<FieldNames>, options: &ReadOptions,
             let stdin = BufReader::with_capacity(SNIFF_BYTES, io::stdin());
             opener.stream(name, None, Box::new(stdin), 0, visitor);
         }
-        Input::File(path) => {
-            let file = match File::open(path) {
-                Ok(file) => file,
-                Err(e) => return visitor.unreadable(ReadError::new(&name, None, format!("cannot open: {e}"))),
-            };
-            let modified = file.metadata().and_then(|m| m.modified()).ok().and_then(|t| Timestamp::try_from(t).ok());
-            opener.seekable(name, modified, file, 0, visitor);
-        }
+        Input::File(path) => match open_file(path, &name) {
+            Ok((file, modified)) => opener.seekable(name, modified, file, 0, visitor),
+            Err(e) => visitor.unreadable(e),
+        },
     }
+}
+
+/// Opens an input file, with its modification time (which dates syslog
+/// lines that carry no year).
+fn open_file(path: &Path, name: &Arc<str>) -> Result<(File, Option<Timestamp>), ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::new(name, None, format!("cannot open: {e}")))?;
+    let modified = file.metadata().and_then(|m| m.modified()).ok().and_then(|t| Timestamp::try_from(t).ok());
+    Ok((file, modified))
 }
 
 struct Opener<'a> {
