@@ -341,3 +341,28 @@ fn keywords_of_an_event_with_a_raw_line_are_looked_for_in_the_line_alone() {
         ]
     );
 }
+
+#[test]
+fn hash_needles_cut_short_still_find_only_the_whole_hash() {
+    // The prefilter gates on the hash's first twelve digits; the rule still
+    // decides on all of them, in any position of the `Hashes` list.
+    let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let set = rules(&[(
+        "hash",
+        "product: windows\n    category: process_creation",
+        &format!("sel:\n    Hashes|contains: 'SHA256={}'\ncondition: sel", hash.to_uppercase()),
+    )]);
+    let process =
+        |hashes: &str| event(&set, SourceKind::Windows, &[("Channel", SYSMON), ("EventID", "1"), ("Hashes", hashes)]);
+    let near_miss = format!("{}0", &hash[..63]);
+    let found = titles(
+        &set,
+        &[
+            process(&format!("MD5=00112233445566778899AABBCCDDEEFF,SHA256={hash},IMPHASH=00")),
+            process(&format!("SHA256={near_miss}")),
+            process(&format!("SHA256={}", &hash[..40])),
+            process(&format!("SHA1={hash}")),
+        ],
+    );
+    assert_eq!(found, vec![vec!["hash"], vec![], vec![], vec![]]);
+}

@@ -38,7 +38,7 @@ use crate::value_cache::{MIN_CACHED, ValueCache};
 mod requirement;
 
 pub(crate) use requirement::required_integers;
-use requirement::{Need, Needle, requirement};
+use requirement::{Need, Needle, hex_cut, requirement};
 
 /// The compiled prefilter of a rule set.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -147,7 +147,10 @@ impl Prefilter {
             clauses.push(needs.len() as u8);
             let mut others = Vec::new();
             for (clause, need) in needs.into_iter().enumerate() {
-                for Needle { literal, field, whole } in need {
+                for Needle { mut literal, field, whole } in need {
+                    if !whole {
+                        literal.truncate(hex_cut(&literal));
+                    }
                     let next = needle_ids.len() as u32;
                     let id = *needle_ids.entry((literal, field)).or_insert_with(|| {
                         postings.push(Vec::new());

@@ -28,6 +28,31 @@ fn needle_worthy(literal: &str) -> bool {
     literal.len() >= MIN_NEEDLE || RARE_BYTES.contains(&literal)
 }
 
+/// Hex digits a searched needle keeps of a longer run of them.
+const HEX_KEPT: usize = 12;
+
+/// Where a needle searched for within values is cut: after the first
+/// `HEX_KEPT` digits of its first longer run of hex digits, else nowhere.
+/// Hash lists (`Hashes|contains: 'SHA256=…'`, 5,700 of them in the SigmaHQ
+/// corpus) gave a 3 MB automaton of one state per hex digit, walked for
+/// every `Hashes` value; twelve random hex digits are as rare as sixty-four
+/// in logs, and a needle only gates, so a prefix of the literal (which
+/// occurs wherever the literal does) serves as well. Cut: 766 KB, the
+/// prefilter's searches 12% fewer instructions, as many rules evaluated.
+/// Longer literals in general cannot be cut so: with every needle cut to
+/// 20 bytes, common prefixes (`c:\windows\system32\`) evaluated 40% more
+/// rules.
+pub(super) fn hex_cut(literal: &str) -> usize {
+    let mut run = 0;
+    for (i, byte) in literal.bytes().enumerate() {
+        run = if byte.is_ascii_hexdigit() { run + 1 } else { 0 };
+        if run > HEX_KEPT {
+            return i;
+        }
+    }
+    literal.len()
+}
+
 /// A literal that must occur in a value of `field` (`None`: in any value
 /// or the raw line); `whole`: as the entire value (`Channel: Security`),
 /// which a hash lookup of the value decides without searching it.
@@ -278,6 +303,18 @@ mod tests {
             .collect();
         found.sort();
         found
+    }
+
+    #[test]
+    fn searched_needles_keep_twelve_digits_of_a_longer_hex_run() {
+        let sha = "sha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert_eq!(&sha[..hex_cut(sha)], "sha256=9f86d081884c");
+        // Twelve digits or fewer are kept whole, a GUID's groups included.
+        for kept in ["md5=0123456789ab", "{7c5a40ef-a0fb-4bfc-874a-c0f2e0b9fa8e}", "\\cmd.exe", ""] {
+            assert_eq!(hex_cut(kept), kept.len(), "{kept}");
+        }
+        // The first long run decides; what follows it goes with it.
+        assert_eq!(&"x 0123456789abcdef y"[..hex_cut("x 0123456789abcdef y")], "x 0123456789ab");
     }
 
     fn clause(needles: &[(&str, &str)]) -> Vec<(String, String)> {
