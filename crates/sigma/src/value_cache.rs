@@ -9,6 +9,8 @@
 //! borrow another value's needles. Memory is bounded: past the budget the
 //! cache starts over.
 
+use std::hash::BuildHasher;
+
 use ferret_model::Field;
 
 /// Values shorter than this are searched every time: their search costs
@@ -20,34 +22,71 @@ pub(crate) const MIN_CACHED: usize = 16;
 /// Bytes of values and needle lists held before starting over.
 const BUDGET: usize = 2 << 20;
 
-/// One field's lowercased values and the needles found in each: looked up
-/// by the value's bytes, with no owned key built.
-type FieldValues = foldhash::HashMap<Box<[u8]>, Box<[u32]>>;
+/// Bytes an entry is counted for beyond its value and needles.
+const ENTRY_COST: usize = 64;
 
+/// The values and their needles live in two buffers, and the table holds
+/// only where each entry's are: inserting allocates nothing once the
+/// buffers have grown, and starting over (a new input, or the budget
+/// spent) keeps them. With a boxed value and needle list per entry, and a
+/// table per field made again for every input, the cache made about as
+/// many allocations as the rest of matching.
 #[derive(Default)]
 pub(crate) struct ValueCache {
-    needles: foldhash::HashMap<Field, FieldValues>,
+    table: hashbrown::HashTable<Entry>,
+    values: Vec<u8>,
+    needles: Vec<u32>,
+    /// Seeded per process: values are attacker-controlled.
+    hasher: foldhash::fast::RandomState,
     bytes: usize,
+}
+
+/// Where one value's bytes and needles are.
+#[derive(Clone, Copy)]
+struct Entry {
+    field: Field,
+    value: (u32, u32),
+    needles: (u32, u32),
 }
 
 impl ValueCache {
     /// The needles found in `value` of `field`, if it was searched before.
     pub(crate) fn get(&self, field: Field, value: &[u8]) -> Option<&[u32]> {
-        self.needles.get(&field)?.get(value).map(|needles| &**needles)
+        let hash = self.hasher.hash_one((field, value));
+        let entry = self.table.find(hash, |entry| entry.field == field && self.value_of(entry) == value)?;
+        Some(&self.needles[entry.needles.0 as usize..entry.needles.1 as usize])
     }
 
+    /// Remembers the needles found in `value` of `field` (not cached yet).
     pub(crate) fn insert(&mut self, field: Field, value: &[u8], needles: &[u32]) {
-        let size = value.len() + needles.len() * 4 + 64;
+        let size = value.len() + needles.len() * 4 + ENTRY_COST;
         if self.bytes + size > BUDGET {
             self.clear();
         }
         self.bytes += size;
-        self.needles.entry(field).or_default().insert(value.into(), needles.into());
+        let start = self.values.len() as u32;
+        self.values.extend_from_slice(value);
+        let first = self.needles.len() as u32;
+        self.needles.extend_from_slice(needles);
+        let entry =
+            Entry { field, value: (start, self.values.len() as u32), needles: (first, self.needles.len() as u32) };
+        let Self { table, values, hasher, .. } = self;
+        let hash = hasher.hash_one((field, value));
+        table.insert_unique(hash, entry, |entry| {
+            hasher.hash_one((entry.field, &values[entry.value.0 as usize..entry.value.1 as usize]))
+        });
     }
 
+    /// Forgets every value, keeping the memory for the next ones.
     pub(crate) fn clear(&mut self) {
+        self.table.clear();
+        self.values.clear();
         self.needles.clear();
         self.bytes = 0;
+    }
+
+    fn value_of(&self, entry: &Entry) -> &[u8] {
+        &self.values[entry.value.0 as usize..entry.value.1 as usize]
     }
 }
 
@@ -64,6 +103,24 @@ mod tests {
         assert_eq!(cache.get(hashes, b"md5=aaaa"), Some(&[1, 2][..]));
         assert_eq!(cache.get(hashes, b"md5=aaab"), None);
         assert_eq!(cache.get(image, b"md5=aaaa"), None);
+    }
+
+    #[test]
+    fn values_keep_their_needles_as_the_table_grows_and_after_a_start_over() {
+        let names = ferret_model::FieldNames::new();
+        let field = names.intern("CommandLine");
+        let mut cache = ValueCache::default();
+        let value = |i: u32| format!("cmd.exe /c echo {i:>8}");
+        for i in 0..5_000 {
+            cache.insert(field, value(i).as_bytes(), &[i, i + 1]);
+        }
+        for i in 0..5_000 {
+            assert_eq!(cache.get(field, value(i).as_bytes()), Some(&[i, i + 1][..]), "{i}");
+        }
+        cache.clear();
+        assert_eq!(cache.get(field, value(7).as_bytes()), None);
+        cache.insert(field, value(7).as_bytes(), &[]);
+        assert_eq!(cache.get(field, value(7).as_bytes()), Some(&[][..]));
     }
 
     #[test]
