@@ -30,3 +30,12 @@ large_evtx() {
         done
     done < <(find "$evtx" -name '*.evtx' -print0 | sort -z)
 }
+
+# One large file of JSON records: windows-json's largest set (43 MB of
+# Windows events, one object a line) ten times over, 430 MB: read in
+# segments on several threads.
+large_json() {
+    local out=$1 i
+    : > "$out"
+    for i in $(seq 10); do unzip -p "$data/windows-json/empire_mimikatz_logonpasswords.zip" >> "$out"; done
+}

@@ -25,6 +25,7 @@ wjson="$empty/windows-json"; mkdir "$wjson"
 for z in "$data"/windows-json/*.zip; do unzip -q -o "$z" -d "$wjson"; done
 # One large EVTX file (read in segments of its chunks on several threads).
 large="$empty/large.evtx"; large_evtx "$large"
+large_records="$empty/large.json"; large_json "$large_records"
 linux="$empty/linux"; mkdir "$linux"
 for i in $(seq 10); do for f in "$data"/linux/*.log; do cp "$f" "$linux/$i-$(basename "$f")"; done; done
 trap 'rm -rf "$empty"' EXIT
@@ -77,6 +78,10 @@ read -r t_large_1 m_large_1 < <(measure "$ferret" -j1 hunt "$large" "${rules[@]}
 row "one large EVTX (23 MB): full corpus, 1 thread" "$t_large_1" "$m_large_1"
 read -r t_large m_large < <(measure "$ferret" hunt "$large" "${rules[@]}" -q -f jsonl -o /dev/null)
 row "one large EVTX (23 MB): full corpus, all cores" "$t_large" "$m_large"
+read -r t_json_1 m_json_1 < <(measure "$ferret" -j1 hunt "$large_records" "${rules[@]}" -q -f jsonl -o /dev/null)
+row "one large JSON file (430 MB): full corpus, 1 thread" "$t_json_1" "$m_json_1"
+read -r t_json m_json < <(measure "$ferret" hunt "$large_records" "${rules[@]}" -q -f jsonl -o /dev/null)
+row "one large JSON file (430 MB): full corpus, all cores" "$t_json" "$m_json"
 for input in "$wjson" "$linux"; do
     read -r t_in_none m_in_none < <(measure "$ferret" -j1 hunt "$input" --no-builtin -r "$empty/norules" -q -f jsonl -o /dev/null)
     row "$(basename "$input"): no rules, 1 thread" "$t_in_none" "$m_in_none"
@@ -112,7 +117,8 @@ scaling_pairs=$(printf '%s\n' "${scaling_ratios[@]}" | median)
 awk -v h="$t_hunt1" -v s="$t_start" -v f="$t_floor" -v r="$t_read" -v n="$t_none" -v x1="$t_x10_1" -v xn="$t_x10" \
     -v m1="$m_hunt" -v m10="$m_x10" -v xz="$t_x10_none" -v c="$t_compile" \
     -v mp="$match_pairs" -v fp="$floor_pairs" -v mr="${match_ratios[*]}" -v fr="${floor_ratios[*]}" \
-    -v sp="$scaling_pairs" -v sr="${scaling_ratios[*]}" -v l1="$t_large_1" -v ln="$t_large" 'BEGIN {
+    -v sp="$scaling_pairs" -v sr="${scaling_ratios[*]}" -v l1="$t_large_1" -v ln="$t_large" \
+    -v j1="$t_json_1" -v jn="$t_json" 'BEGIN {
     printf "start-up compiling the corpus:                             %.3f s  (target < 0.3)\n", c
     printf "start-up from the compiled-rule cache:                     %.3f s  (target < 0.05)\n", s
     printf "matching x1: (full hunt - start-up) / no-rules hunt, 1 thread:   %.2f\n", (h - s) / n
@@ -125,5 +131,6 @@ awk -v h="$t_hunt1" -v s="$t_start" -v f="$t_floor" -v r="$t_read" -v n="$t_none
     printf "thread scaling on x10 (1 thread / all cores):              %.2f  (target >= 1.8)\n", x1 / xn
     printf "  the same, runs in turns (median of pairs):               %.2f  (%s)\n", sp, sr
     printf "thread scaling on one large EVTX file:                     %.2f\n", l1 / ln
+    printf "thread scaling on one large JSON file:                     %.2f\n", j1 / jn
     printf "peak RSS x10 / x1:                                         %.2f  (target <= 1.1)\n", m10 / m1
 }'

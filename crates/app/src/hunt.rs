@@ -56,7 +56,7 @@ pub struct HuntConfig {
 pub trait Progress: Sync {
     /// The number of inputs, once known.
     fn inputs(&self, _count: usize) {}
-    /// One input is done (all its parts: a large EVTX file is read in
+    /// One input is done (all its parts: a large file is read in
     /// segments), with the events read from it; reported in input order.
     fn input_done(&self, _name: &str, _events: u64) {}
     /// A record or file could not be read (reported as it happens).
@@ -232,7 +232,7 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
     let started = Instant::now();
     let names = FieldNames::new();
     let mappings = load_mappings(config.mappings.as_deref())?;
-    // The inputs are listed (and large EVTX files cut into segments) while
+    // The inputs are listed (and large files cut into segments) while
     // the rules load: both wait on the file system, and a triage collection
     // of many thousand files takes about half as long to list as the corpus
     // to load from the cache.
@@ -294,7 +294,7 @@ pub fn hunt(config: &HuntConfig, sink: &mut dyn AlertSink, progress: &dyn Progre
         sorter: &sorter,
         scanners: &scanners,
     };
-    // Work in parts: an input, or a segment of a large EVTX file; numbered
+    // Work in parts: an input, or a segment of a large file; numbered
     // in order, as correlation hits are ordered by part then record.
     let numbered: Vec<(u32, &InputPart)> = input_parts.iter().enumerate().map(|(i, part)| (i as u32, part)).collect();
     let work = |&(index, part): &(u32, &InputPart), parts: &mut Parts<'_, Part>| {
@@ -414,7 +414,7 @@ struct HuntVisitor<'a, 'p, 'r> {
     progress: &'a dyn Progress,
     result: FileResult,
     /// Whether a stream read here is one of the input's own (a segment after
-    /// an EVTX file's first continues its stream).
+    /// a file's first continues its stream).
     counts_streams: bool,
     matches: Vec<Match>,
     /// Correlation hits: the number of this part of the inputs (parts are
@@ -544,7 +544,7 @@ fn hunt_input<'r>(
 ) -> FileResult {
     let Shared { rules, alert_rules, names, config, progress, sorter, scanners } = *shared;
     let mut scanner = scanners.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_else(|| Scanner::new(rules));
-    // A segment after an EVTX file's first keeps what the scanner's value
+    // A segment after a file's first keeps what the scanner's value
     // cache learnt: the file's values repeat across its segments.
     if part.starts_input() {
         scanner.start_input();

@@ -21,11 +21,21 @@ pub struct ReadOptions {
     /// many (64 KiB each), on as many threads as are free: see
     /// [`crate::split_inputs`].
     pub evtx_segment_chunks: u64,
+    /// An uncompressed file of JSON records longer than this is read as
+    /// segments of about this many bytes, on as many threads as are free:
+    /// see [`crate::split_inputs`].
+    pub json_segment_bytes: u64,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        Self { max_decompressed_bytes: 4 << 30, assume_year: None, max_line_bytes: 16 << 20, evtx_segment_chunks: 64 }
+        Self {
+            max_decompressed_bytes: 4 << 30,
+            assume_year: None,
+            max_line_bytes: 16 << 20,
+            evtx_segment_chunks: 64,
+            json_segment_bytes: 32 << 20,
+        }
     }
 }
 

@@ -324,7 +324,15 @@ pub struct JsonReader<R> {
 
 impl<R: BufRead> JsonReader<R> {
     pub fn new(input: R, ctx: SourceContext) -> Self {
-        Self { scanner: Scanner::new(input, ctx.options.max_line_bytes), ctx }
+        Self::from_line(input, ctx, 1)
+    }
+
+    /// A reader of input that starts on line `line` of its file (a segment
+    /// of it, starting with a record: see `json_segments`).
+    pub fn from_line(input: R, ctx: SourceContext, line: u64) -> Self {
+        let mut scanner = Scanner::new(input, ctx.options.max_line_bytes);
+        scanner.line = line;
+        Self { scanner, ctx }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod evtx;
 mod flat;
 pub mod journald;
 pub mod json;
+mod json_segments;
 pub mod kv;
 pub mod lines;
 pub mod sniff;
@@ -43,6 +44,7 @@ pub(crate) fn shared_data() -> Option<std::path::PathBuf> {
 pub use context::{ReadOptions, SourceContext};
 pub use error::{ReadError, ReadResult};
 pub use ferret_model::Event;
+pub use json_segments::JsonSegment;
 pub use sniff::Format;
-pub use source::{Input, InputPart, StreamVisitor, expand_inputs, read_input, read_input_part, split_inputs};
+pub use source::{Input, InputPart, Segment, StreamVisitor, expand_inputs, read_input, read_input_part, split_inputs};
 pub use time::{parse_epoch, parse_timestamp};

@@ -12,9 +12,10 @@ use ferret_model::{FieldNames, Location, Timestamp};
 use crate::auditd::AuditdReader;
 use crate::cef::CefReader;
 use crate::csv::CsvReader;
-use crate::evtx::{ChunkWalk, EvtxReader, Segment};
+use crate::evtx::{ChunkWalk, EvtxReader, Segment as EvtxSegment};
 use crate::journald::JournalExportReader;
 use crate::json::JsonReader;
+use crate::json_segments::{JsonSegment, json_segments};
 use crate::kv::KvReader;
 use crate::sniff::{Format, SNIFF_BYTES, sniff};
 use crate::syslog::SyslogReader;
@@ -93,8 +94,35 @@ fn walk(path: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ReadError>) {
 pub struct InputPart {
     /// The input's index in the list split.
     pub input: usize,
-    /// A segment of an EVTX file's chunks; `None`: the whole input.
+    /// The part of the input; `None`: all of it.
     pub segment: Option<Segment>,
+}
+
+/// A part of a large file, read on its own.
+#[derive(Clone, Debug)]
+pub enum Segment {
+    /// Some of an EVTX file's chunks.
+    Evtx(EvtxSegment),
+    /// A byte range of a file of JSON records, starting with one.
+    Json(JsonSegment),
+}
+
+impl Segment {
+    /// Whether the segment starts its file (its stream is counted once).
+    pub fn is_first(&self) -> bool {
+        match self {
+            Segment::Evtx(segment) => segment.is_first(),
+            Segment::Json(segment) => segment.is_first(),
+        }
+    }
+
+    /// Whether the segment ends its file.
+    pub fn is_last(&self) -> bool {
+        match self {
+            Segment::Evtx(segment) => segment.is_last(),
+            Segment::Json(segment) => segment.is_last(),
+        }
+    }
 }
 
 impl InputPart {
@@ -109,17 +137,26 @@ impl InputPart {
     }
 }
 
-/// Cuts inputs into parts that can be read on their own, in input order:
-/// an EVTX file of more than `options.evtx_segment_chunks` chunks becomes
-/// segments of that many, so that one large log (the usual Security.evtx
-/// of an incident) keeps every core busy; other inputs stay whole. A file
-/// that cannot be opened or read here stays whole, for its reader to
-/// report.
+/// Cuts inputs into parts that can be read on their own, in input order,
+/// so that one large log (the usual Security.evtx of an incident, or an
+/// agent's export of JSON records) keeps every core busy: an EVTX file of
+/// more than `options.evtx_segment_chunks` chunks becomes segments of that
+/// many, and an uncompressed file of JSON records longer than
+/// `options.json_segment_bytes` segments of about that many bytes (see
+/// `json_segments`); other inputs stay whole. A file that cannot be opened
+/// or read here stays whole, for its reader to report.
 pub fn split_inputs(inputs: &[Input], options: &ReadOptions) -> Vec<InputPart> {
     let mut parts = Vec::with_capacity(inputs.len());
     for (index, input) in inputs.iter().enumerate() {
         let segments = match input {
-            Input::File(path) => evtx_segments(path, options.evtx_segment_chunks),
+            Input::File(path) => {
+                let evtx = evtx_segments(path, options.evtx_segment_chunks);
+                if evtx.is_empty() {
+                    json_segments(path, options.json_segment_bytes).into_iter().map(Segment::Json).collect()
+                } else {
+                    evtx.into_iter().map(Segment::Evtx).collect()
+                }
+            }
             Input::Stdin => Vec::new(),
         };
         if segments.is_empty() {
@@ -133,7 +170,7 @@ pub fn split_inputs(inputs: &[Input], options: &ReadOptions) -> Vec<InputPart> {
 
 /// The segments of `path` if it is an EVTX file of more than `chunks`
 /// chunks, else none.
-fn evtx_segments(path: &Path, chunks: u64) -> Vec<Segment> {
+fn evtx_segments(path: &Path, chunks: u64) -> Vec<EvtxSegment> {
     let big_enough = |len: u64| {
         len > crate::evtx::HEADER_BYTES.saturating_add(chunks.max(1).saturating_mul(crate::evtx::CHUNK_BYTES))
     };
@@ -152,7 +189,7 @@ fn evtx_segments(path: &Path, chunks: u64) -> Vec<Segment> {
     }
 }
 
-/// Reads one part of an input (see [`split_inputs`]): a segment of an EVTX
+/// Reads one part of an input (see [`split_inputs`]): a segment of a
 /// file, or the whole input as [`read_input`] does.
 pub fn read_input_part(
     input: &Input,
@@ -165,14 +202,31 @@ pub fn read_input_part(
         return read_input(input, names, options, visitor);
     };
     let name: Arc<str> = input.name().into();
-    let (file, modified) = match open_file(path, &name) {
+    let (mut file, modified) = match open_file(path, &name) {
         Ok(opened) => opened,
         Err(e) => return visitor.unreadable(e),
     };
-    let opener = Opener { names, options };
-    match EvtxReader::segment(Box::new(file), segment, opener.context(&name, modified)) {
-        Ok(mut reader) => visitor.stream(&name, Format::Evtx, &mut reader),
-        Err(e) => visitor.unreadable(e),
+    let ctx = Opener { names, options }.context(&name, modified);
+    match segment {
+        Segment::Evtx(segment) => match EvtxReader::segment(Box::new(file), segment, ctx) {
+            Ok(mut reader) => visitor.stream(&name, Format::Evtx, &mut reader),
+            Err(e) => visitor.unreadable(e),
+        },
+        Segment::Json(segment) => {
+            let range = segment.range();
+            let start = segment.first_line().and_then(|line| file.seek(io::SeekFrom::Start(range.start)).map(|_| line));
+            match start {
+                Ok(line) => {
+                    let bytes = BufReader::with_capacity(SNIFF_BYTES, file.take(range.end - range.start));
+                    visitor.stream(&name, Format::Json, &mut JsonReader::from_line(bytes, ctx, line));
+                }
+                Err(e) => visitor.unreadable(ReadError::new(
+                    &name,
+                    Some(Location::Offset(range.start)),
+                    format!("cannot read: {e}"),
+                )),
+            }
+        }
     }
 }
 

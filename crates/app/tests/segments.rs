@@ -1,8 +1,6 @@
-//! A large EVTX file is read in segments of its chunks on several threads;
-//! what the hunt reports must not depend on it. The file is made of every
-//! chunk that holds records in ../shared/data's EVTX-ATTACK-SAMPLES (357
-//! chunks, 8,255 records, 23 MB), behind one file header: chunks carry
-//! their own strings and templates, so each reads as it did in its file.
+//! A large file is read in segments on several threads (an EVTX file in
+//! segments of its chunks, a file of JSON records in byte ranges that
+//! start with a record); what the hunt reports must not depend on it.
 
 mod common;
 
@@ -12,7 +10,10 @@ use std::sync::Mutex;
 use ferret_app::{HuntConfig, Progress, ReadOptions, hunt};
 use ferret_model::VecSink;
 
-/// Writes the large file into `dir`.
+/// Writes a large EVTX file into `dir`: every chunk that holds records in
+/// ../shared/data's EVTX-ATTACK-SAMPLES (357 chunks, 8,255 records, 23 MB),
+/// behind one file header (chunks carry their own strings and templates,
+/// so each reads as it did in its file).
 fn large_evtx(data: &Path, dir: &Path) -> PathBuf {
     let (inputs, _) = ferret_read::expand_inputs(&[data.join("evtx-attack-samples")]);
     let mut out = Vec::new();
@@ -48,14 +49,14 @@ impl Progress for Done {
 fn hunted(
     inputs: &[PathBuf],
     sigma: &Path,
-    segment_chunks: u64,
+    read: ReadOptions,
     threads: usize,
 ) -> (Vec<String>, String, Vec<(String, u64)>) {
     let config = HuntConfig {
         inputs: inputs.to_vec(),
         rule_paths: vec![sigma.join("rules"), sigma.join("rules-emerging-threats"), sigma.join("rules-threat-hunting")],
         builtin_rules: true,
-        read: ReadOptions { evtx_segment_chunks: segment_chunks, ..ReadOptions::default() },
+        read,
         ..HuntConfig::default()
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -87,7 +88,8 @@ fn a_large_evtx_file_hunted_in_segments_gives_what_it_gives_whole() {
     let after = data.join("linux/OpenSSH_2k.log");
     let inputs = [before, large.clone(), after];
     let sigma = data.join("sigma");
-    let (alerts, counts, done) = hunted(&inputs, &sigma, u64::MAX, 1);
+    let chunks = |n| ReadOptions { evtx_segment_chunks: n, ..ReadOptions::default() };
+    let (alerts, counts, done) = hunted(&inputs, &sigma, chunks(u64::MAX), 1);
     assert!(alerts.len() > 2000, "{}", alerts.len());
     assert!(counts.starts_with("files 3 streams 3 "), "{counts}");
     // Each input once, in order, with all its events (the large file all
@@ -96,8 +98,36 @@ fn a_large_evtx_file_hunted_in_segments_gives_what_it_gives_whole() {
     assert_eq!(done.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>(), names);
     assert_eq!((done[1].1, done[2].1), (8255, 2000), "{done:?}");
     for (segment_chunks, threads) in [(64, 1), (64, 2), (7, 3), (1, 4)] {
-        let (split_alerts, split_counts, split_done) = hunted(&inputs, &sigma, segment_chunks, threads);
+        let (split_alerts, split_counts, split_done) = hunted(&inputs, &sigma, chunks(segment_chunks), threads);
         let case = format!("segments of {segment_chunks} chunks, {threads} threads");
+        assert_eq!(split_counts, counts, "{case}");
+        assert_eq!(split_done, done, "{case}");
+        assert!(split_alerts == alerts, "{case}: the alerts differ");
+    }
+}
+
+#[test]
+fn a_large_file_of_json_records_hunted_in_segments_gives_what_it_gives_whole() {
+    let Some(data) = common::shared_data() else { return };
+    // The largest of the windows-json sets: 43 MB of Windows events, one
+    // JSON object a line.
+    let dir = tempfile::tempdir().unwrap();
+    let zipped = std::fs::File::open(data.join("windows-json/empire_mimikatz_logonpasswords.zip")).unwrap();
+    let mut archive = zip::ZipArchive::new(zipped).unwrap();
+    let large = dir.path().join("mimikatz.json");
+    std::io::copy(&mut archive.by_index(0).unwrap(), &mut std::fs::File::create(&large).unwrap()).unwrap();
+    let before = data.join("evtx-attack-samples/Defense Evasion/DE_1102_security_log_cleared.evtx");
+    let after = data.join("linux/OpenSSH_2k.log");
+    let inputs = [before, large, after];
+    let sigma = data.join("sigma");
+    let bytes = |n| ReadOptions { json_segment_bytes: n, ..ReadOptions::default() };
+    let (alerts, counts, done) = hunted(&inputs, &sigma, bytes(u64::MAX), 1);
+    assert!(alerts.len() > 50, "{}", alerts.len());
+    assert!(alerts.iter().any(|a| a.contains("mimikatz.json") && a.contains("\"line\"")), "alerts name their line");
+    assert!(counts.starts_with("files 3 streams 3 "), "{counts}");
+    for (segment_bytes, threads) in [(32 << 20, 2), (4 << 20, 3), (300 << 10, 4), (300 << 10, 1)] {
+        let (split_alerts, split_counts, split_done) = hunted(&inputs, &sigma, bytes(segment_bytes), threads);
+        let case = format!("segments of {segment_bytes} bytes, {threads} threads");
         assert_eq!(split_counts, counts, "{case}");
         assert_eq!(split_done, done, "{case}");
         assert!(split_alerts == alerts, "{case}: the alerts differ");
