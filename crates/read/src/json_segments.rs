@@ -111,9 +111,15 @@ pub(crate) fn json_segments(path: &Path, bytes: u64) -> Vec<JsonSegment> {
     let mut window = vec![0; WINDOW];
     let mut target = bytes;
     while target < len {
-        let Ok(Some(start)) = record_start_after(&mut file, target, &mut window) else { break };
-        starts.push(start);
-        target = start.saturating_add(bytes);
+        match record_start_after(&mut file, target, &mut window) {
+            Ok(Some(start)) => {
+                starts.push(start);
+                target = start.saturating_add(bytes);
+            }
+            // A record longer than the window: look further on.
+            Ok(None) => target = target.saturating_add(WINDOW as u64 - 1),
+            Err(_) => break,
+        }
     }
     if starts.len() < 2 {
         return Vec::new();

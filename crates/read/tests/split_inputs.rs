@@ -96,4 +96,21 @@ fn files_of_json_records_are_cut_where_a_record_starts_a_line() {
     assert_eq!(lasts, [false, false, false, true, true, true]);
     // Not cut by default (32 MiB segments).
     assert_eq!(split_inputs(&inputs, &ReadOptions::default()).len(), 3);
+
+    // A record longer than the bytes searched for a start (64 KiB) does
+    // not stop the cutting: the records after it are cut too.
+    let long = format!("{{\"n\": 0}}\n{{\"long\": \"{}\"}}\n{}", "x".repeat(200_000), "{\"n\": 1}\n".repeat(30_000));
+    let parts = split_inputs(&[file("long.json", &long)], &ReadOptions { json_segment_bytes: 50_000, ..options });
+    let starts: Vec<u64> = parts
+        .iter()
+        .map(|p| match &p.segment {
+            Some(Segment::Json(segment)) => segment.range().start,
+            _ => panic!("not cut as JSON"),
+        })
+        .collect();
+    // The first range holds the long record, the next starts right after it,
+    // and the 270 KB of short records after that make about five more.
+    assert_eq!(starts[0], 0);
+    assert_eq!(starts[1], 9 + 200_013, "{starts:?}");
+    assert!(starts.len() >= 6, "{starts:?}");
 }
