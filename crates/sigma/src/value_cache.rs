@@ -25,12 +25,17 @@ const BUDGET: usize = 2 << 20;
 /// Bytes an entry is counted for beyond its value and needles.
 const ENTRY_COST: usize = 64;
 
+/// Longer values are not kept: the buffers keep their size from input to
+/// input, and one huge value (a 16 MB command line) would keep theirs huge
+/// for the rest of the run. A value that long is rarely seen twice.
+const MAX_CACHED: usize = 64 << 10;
+
 /// The values and their needles live in two buffers, and the table holds
 /// only where each entry's are: inserting allocates nothing once the
 /// buffers have grown, and starting over (a new input, or the budget
 /// spent) keeps them. With a boxed value and needle list per entry, and a
-/// table per field made again for every input, the cache made about as
-/// many allocations as the rest of matching.
+/// table per field made again for every input, the cache made a large
+/// share of matching's allocations.
 #[derive(Default)]
 pub(crate) struct ValueCache {
     table: hashbrown::HashTable<Entry>,
@@ -57,8 +62,12 @@ impl ValueCache {
         Some(&self.needles[entry.needles.0 as usize..entry.needles.1 as usize])
     }
 
-    /// Remembers the needles found in `value` of `field` (not cached yet).
+    /// Remembers the needles found in `value` of `field` (not cached yet),
+    /// unless the value is longer than `MAX_CACHED`.
     pub(crate) fn insert(&mut self, field: Field, value: &[u8], needles: &[u32]) {
+        if value.len() > MAX_CACHED {
+            return;
+        }
         let size = value.len() + needles.len() * 4 + ENTRY_COST;
         if self.bytes + size > BUDGET {
             self.clear();
@@ -124,6 +133,19 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_value_is_not_kept() {
+        let names = ferret_model::FieldNames::new();
+        let field = names.intern("CommandLine");
+        let mut cache = ValueCache::default();
+        let huge = vec![b'a'; 1 << 20];
+        cache.insert(field, &huge, &[1]);
+        assert_eq!(cache.get(field, &huge), None);
+        assert!(cache.values.capacity() < MAX_CACHED, "{}", cache.values.capacity());
+        cache.insert(field, &huge[..MAX_CACHED], &[1]);
+        assert_eq!(cache.get(field, &huge[..MAX_CACHED]), Some(&[1][..]));
+    }
+
+    #[test]
     fn memory_stays_within_the_budget() {
         let names = ferret_model::FieldNames::new();
         let field = names.intern("CommandLine");
@@ -132,6 +154,8 @@ mod tests {
             cache.insert(field, format!("{i:0>1000}").as_bytes(), &[i]);
             assert!(cache.bytes <= BUDGET);
         }
+        // The buffers kept from start-over to start-over stay near it too.
+        assert!(cache.values.capacity() <= 2 * BUDGET, "{}", cache.values.capacity());
         assert_eq!(cache.get(field, format!("{:0>1000}", 9_999).as_bytes()), Some(&[9_999][..]));
     }
 }
