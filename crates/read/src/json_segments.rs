@@ -214,7 +214,8 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let input = Input::File(path);
         let names = FieldNames::new();
-        let options = ReadOptions { json_segment_bytes: bytes, ..ReadOptions::default() };
+        // Records over 64 bytes are skipped with an error (oversized).
+        let options = ReadOptions { json_segment_bytes: bytes, max_line_bytes: 64, ..ReadOptions::default() };
         let mut whole = Outcome::default();
         read_input(&input, &names, &options, &mut whole);
         let mut parts = Outcome::default();
@@ -275,6 +276,7 @@ mod tests {
                     Just("\n".to_owned()),
                     Just("{\"crlf\": 1}\r\n".to_owned()),
                     Just("{\"bad\": nope}\n".to_owned()),
+                    (70usize..200).prop_map(|n| format!("{{\"long\": \"{}\"}}\n", "x".repeat(n))),
                 ],
                 1..40,
             ),
