@@ -63,6 +63,10 @@ struct Scanner<R> {
     in_array: bool,
     wrapper: Wrapper,
     done: bool,
+    /// The current line's last two bytes (`line_tail.1` the last).
+    line_tail: (u8, u8),
+    /// At a line start: whether the line before ended in `}` (or `}\r`).
+    after_brace_line: bool,
 }
 
 impl<R: BufRead> Scanner<R> {
@@ -76,6 +80,8 @@ impl<R: BufRead> Scanner<R> {
             in_array: false,
             wrapper: Wrapper::None,
             done: false,
+            line_tail: (0, 0),
+            after_brace_line: false,
         }
     }
 
@@ -113,6 +119,8 @@ impl<R: BufRead> Scanner<R> {
                         push_slice(rec, &rest[..run], self.max_len);
                         self.column += run as u64;
                         self.at_line_start = false;
+                        self.line_tail =
+                            if run == 1 { (self.line_tail.1, rest[0]) } else { (rest[run - 2], rest[run - 1]) };
                         used += run;
                         continue;
                     }
@@ -123,6 +131,32 @@ impl<R: BufRead> Scanner<R> {
                 self.at_line_start = byte == b'\n';
                 let column = self.column + 1;
                 self.column = if byte == b'\n' { 0 } else { column };
+                let after_brace_line = line_start && self.after_brace_line;
+                if byte == b'\n' {
+                    self.after_brace_line = matches!(self.line_tail, (_, b'}') | (b'}', b'\r'));
+                    self.line_tail = (0, 0);
+                } else {
+                    self.line_tail = (self.line_tail.1, byte);
+                }
+                if after_brace_line && byte == b'{' {
+                    // A `{` starting a line after a line ending in `}` is a
+                    // new top-level value in valid JSON (anywhere else a
+                    // comma would come between): whatever was open is
+                    // broken. Files of records are cut into ranges at
+                    // exactly these places (see `json_segments`), and each
+                    // range is read from this state.
+                    self.in_array = false;
+                    self.wrapper = Wrapper::None;
+                    if let Some(rec) = record.as_mut() {
+                        used -= 1;
+                        self.at_line_start = true;
+                        self.column = 0;
+                        self.line_tail = (0, 0);
+                        rec.truncated = true;
+                        self.input.consume(used);
+                        return Ok(record);
+                    }
+                }
                 if let Wrapper::Tail { .. } = self.wrapper {
                     if let Some(skipped) = tail(&mut self.wrapper, &mut self.line, byte, column) {
                         self.input.consume(used);
@@ -209,6 +243,7 @@ impl<R: BufRead> Scanner<R> {
                     used -= 1;
                     self.at_line_start = true;
                     self.column = 0;
+                    self.line_tail = (0, 0);
                     rec.truncated = true;
                     self.input.consume(used);
                     return Ok(record);
@@ -490,6 +525,33 @@ mod tests {
         let event = JsonReader::new(input.as_bytes(), ctx).next().unwrap().unwrap();
         let values: Vec<String> = event.values(names.get("CommandLine").unwrap()).map(|v| v.to_string()).collect();
         assert_eq!(values, ["mimikatz", "benign"]);
+    }
+
+    #[test]
+    fn a_record_starting_a_line_after_a_line_ending_in_a_brace_is_top_level() {
+        // The array lacks its commas: the second element is read as a
+        // record of its own and the array is over (`]` is then garbage),
+        // as a range of the file starting there would read it.
+        let text = "[{\"a\": 1}\n{\"b\": 2}\n]\n{\"c\": [\n{\"d\": 4}\n";
+        let ctx = SourceContext::new("t.json", ferret_model::FieldNames::new(), crate::ReadOptions::default());
+        let got: Vec<Result<u64, (u64, String)>> = JsonReader::new(text.as_bytes(), ctx)
+            .map(|r| match r {
+                Ok(e) => match e.provenance.location {
+                    Location::Line(l) => Ok(l),
+                    other => panic!("{other:?}"),
+                },
+                Err(e) => match e.location {
+                    Some(Location::Line(l)) => Err((l, e.message)),
+                    other => panic!("{other:?}"),
+                },
+            })
+            .collect();
+        assert_eq!(got[..2], [Ok(1), Ok(2)]);
+        assert!(matches!(&got[2], Err((3, m)) if m.starts_with("invalid JSON")), "{got:?}");
+        // An object left open before a line that starts with `{` after one
+        // that does not end in `}` is cut there too (the older rule).
+        assert!(matches!(&got[3], Err((4, m)) if m.starts_with("truncated JSON record")), "{got:?}");
+        assert_eq!(got[4..], [Ok(5)]);
     }
 
     #[test]

@@ -264,7 +264,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
         fn any_cut_reads_the_same(
             records in prop::collection::vec(
@@ -277,6 +277,13 @@ mod tests {
                     Just("{\"crlf\": 1}\r\n".to_owned()),
                     Just("{\"bad\": nope}\n".to_owned()),
                     (70usize..200).prop_map(|n| format!("{{\"long\": \"{}\"}}\n", "x".repeat(n))),
+                    // Arrays and CloudTrail wrappers, whole or broken.
+                    Just("[{\"a\": 1},\n{\"a\": 2}]\n".to_owned()),
+                    Just("[\n".to_owned()),
+                    Just("]\n".to_owned()),
+                    Just("{\"Records\": [{\"e\": 1},\n{\"e\": 2}]}\n".to_owned()),
+                    Just("{\"Records\": [\n".to_owned()),
+                    Just("], \"more\": 1}\n".to_owned()),
                 ],
                 1..40,
             ),
