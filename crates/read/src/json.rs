@@ -4,9 +4,13 @@
 //! of a top-level array) begins and ends, so only one record is in memory at
 //! a time and serde_json parses exactly one record. A malformed record is
 //! reported with its line and the scanner resynchronises: a raw newline
-//! inside a string ends a broken JSON Lines record, and a `{` or `[` at the
-//! start of a line while a record is still open means that record was
-//! truncated (pretty-printed records only put their closing brace there).
+//! inside a string ends a broken JSON Lines record, a `{` at the start of a
+//! line while a record is still open means that record was truncated
+//! (pretty-printed records only put their closing brace there), and a `{`
+//! starting a line after a line ending in `}` starts a top-level record
+//! even inside an array or a `Records` wrapper (valid JSON would have a
+//! comma between): large files are cut into ranges at exactly those places
+//! (`json_segments`), and a range read alone gives what the whole file does.
 //!
 //! A top-level object whose first key is `Records` holding an array (the
 //! CloudTrail file shape, `{"Records": [ ... ]}`) is not one record: the

@@ -7,7 +7,9 @@
 //! hold a raw newline, and inside an object or an array the next member
 //! would follow a comma. A file whose first value is an array is not cut
 //! (its records are the array's elements), nor is a CloudTrail file (one
-//! `{"Records": [...]}` value: its elements follow commas too).
+//! `{"Records": [...]}` value: its elements follow commas too). In broken
+//! JSON the reader treats such a `{` as a new top-level value too, so a
+//! range read alone gives exactly what the whole file gives.
 //!
 //! Events name their line, so a range must know the line it starts on: the
 //! newlines of every range before it, counted by whichever thread first
