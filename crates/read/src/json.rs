@@ -89,6 +89,15 @@ impl<R: BufRead> Scanner<R> {
         }
     }
 
+    /// Ends the call before the byte just read (the first of a line),
+    /// leaving it for the next call to read again from a line's start.
+    fn stop_before_line_start(&mut self, used: usize) {
+        self.at_line_start = true;
+        self.column = 0;
+        self.line_tail = (0, 0);
+        self.input.consume(used - 1);
+    }
+
     fn next_record(&mut self) -> io::Result<Option<Record>> {
         let mut record: Option<Record> = None;
         let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
@@ -152,12 +161,8 @@ impl<R: BufRead> Scanner<R> {
                     self.in_array = false;
                     self.wrapper = Wrapper::None;
                     if let Some(rec) = record.as_mut() {
-                        used -= 1;
-                        self.at_line_start = true;
-                        self.column = 0;
-                        self.line_tail = (0, 0);
                         rec.truncated = true;
-                        self.input.consume(used);
+                        self.stop_before_line_start(used);
                         return Ok(record);
                     }
                 }
@@ -243,13 +248,9 @@ impl<R: BufRead> Scanner<R> {
                 }
                 if line_start && matches!(byte, b'{') && depth > 0 && !self.in_array {
                     // A new record starts at column 0 while this one is open:
-                    // this one was truncated. Leave the byte for the next call.
-                    used -= 1;
-                    self.at_line_start = true;
-                    self.column = 0;
-                    self.line_tail = (0, 0);
+                    // this one was truncated.
                     rec.truncated = true;
-                    self.input.consume(used);
+                    self.stop_before_line_start(used);
                     return Ok(record);
                 }
                 push(rec, byte, self.max_len);
