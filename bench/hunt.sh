@@ -53,6 +53,18 @@ row() { # label, median, rss
     printf '%-52s %8s s %9s KB\n' "$1" "$2" "$3"
 }
 
+# The full-corpus hunt of an input on one thread, then on all cores: prints
+# both rows and sets t_NAME_1, m_NAME_1 (one thread) and t_NAME, m_NAME.
+full_corpus() { # name, input, label
+    local name=$1 input=$2 label=$3 t m
+    read -r t m < <(measure "$ferret" -j1 hunt "$input" "${rules[@]}" -q -f jsonl -o /dev/null)
+    row "$label: full corpus, 1 thread" "$t" "$m"
+    printf -v "t_${name}_1" %s "$t"; printf -v "m_${name}_1" %s "$m"
+    read -r t m < <(measure "$ferret" hunt "$input" "${rules[@]}" -q -f jsonl -o /dev/null)
+    row "$label: full corpus, all cores" "$t" "$m"
+    printf -v "t_${name}" %s "$t"; printf -v "m_${name}" %s "$m"
+}
+
 echo "ferret hunt benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  commit $(git rev-parse --short HEAD)  runs=$runs  cores=$(nproc)"
 read -r t_floor m_floor < <(measure "$floor" evtx-crate "$evtx")
 row "evtx crate alone (records to JSON values), 1 thread" "$t_floor" "$m_floor"
@@ -64,24 +76,12 @@ read -r t_compile m_compile < <(measure "$ferret" hunt "$empty/empty.log" "${rul
 row "start-up: full corpus, empty input, compiling" "$t_compile" "$m_compile"
 read -r t_start m_start < <(measure "$ferret" hunt "$empty/empty.log" "${rules[@]}" -q -f jsonl -o /dev/null)
 row "start-up: full corpus, empty input, rule cache" "$t_start" "$m_start"
-read -r t_hunt1 m_hunt1 < <(measure "$ferret" -j1 hunt "$evtx" "${rules[@]}" -q -f jsonl -o /dev/null)
-row "hunt: full corpus, 1 thread" "$t_hunt1" "$m_hunt1"
-read -r t_hunt m_hunt < <(measure "$ferret" hunt "$evtx" "${rules[@]}" -q -f jsonl -o /dev/null)
-row "hunt: full corpus, all cores" "$t_hunt" "$m_hunt"
+full_corpus hunt "$evtx" "hunt"
 read -r t_x10_none m_x10_none < <(measure "$ferret" -j1 hunt "$x10" --no-builtin -r "$empty/norules" -q -f jsonl -o /dev/null)
 row "hunt x10 input: no rules, 1 thread" "$t_x10_none" "$m_x10_none"
-read -r t_x10_1 m_x10_1 < <(measure "$ferret" -j1 hunt "$x10" "${rules[@]}" -q -f jsonl -o /dev/null)
-row "hunt x10 input: full corpus, 1 thread" "$t_x10_1" "$m_x10_1"
-read -r t_x10 m_x10 < <(measure "$ferret" hunt "$x10" "${rules[@]}" -q -f jsonl -o /dev/null)
-row "hunt x10 input: full corpus, all cores" "$t_x10" "$m_x10"
-read -r t_large_1 m_large_1 < <(measure "$ferret" -j1 hunt "$large" "${rules[@]}" -q -f jsonl -o /dev/null)
-row "one large EVTX (23 MB): full corpus, 1 thread" "$t_large_1" "$m_large_1"
-read -r t_large m_large < <(measure "$ferret" hunt "$large" "${rules[@]}" -q -f jsonl -o /dev/null)
-row "one large EVTX (23 MB): full corpus, all cores" "$t_large" "$m_large"
-read -r t_json_1 m_json_1 < <(measure "$ferret" -j1 hunt "$large_records" "${rules[@]}" -q -f jsonl -o /dev/null)
-row "one large JSON file (430 MB): full corpus, 1 thread" "$t_json_1" "$m_json_1"
-read -r t_json m_json < <(measure "$ferret" hunt "$large_records" "${rules[@]}" -q -f jsonl -o /dev/null)
-row "one large JSON file (430 MB): full corpus, all cores" "$t_json" "$m_json"
+full_corpus x10 "$x10" "hunt x10 input"
+full_corpus large "$large" "one large EVTX (23 MB)"
+full_corpus json "$large_records" "one large JSON file (430 MB)"
 for input in "$wjson" "$linux"; do
     read -r t_in_none m_in_none < <(measure "$ferret" -j1 hunt "$input" --no-builtin -r "$empty/norules" -q -f jsonl -o /dev/null)
     row "$(basename "$input"): no rules, 1 thread" "$t_in_none" "$m_in_none"
@@ -114,7 +114,7 @@ match_pairs=$(printf '%s\n' "${match_ratios[@]}" | median)
 floor_pairs=$(printf '%s\n' "${floor_ratios[@]}" | median)
 scaling_pairs=$(printf '%s\n' "${scaling_ratios[@]}" | median)
 
-awk -v h="$t_hunt1" -v s="$t_start" -v f="$t_floor" -v r="$t_read" -v n="$t_none" -v x1="$t_x10_1" -v xn="$t_x10" \
+awk -v h="$t_hunt_1" -v s="$t_start" -v f="$t_floor" -v r="$t_read" -v n="$t_none" -v x1="$t_x10_1" -v xn="$t_x10" \
     -v m1="$m_hunt" -v m10="$m_x10" -v xz="$t_x10_none" -v c="$t_compile" \
     -v mp="$match_pairs" -v fp="$floor_pairs" -v mr="${match_ratios[*]}" -v fr="${floor_ratios[*]}" \
     -v sp="$scaling_pairs" -v sr="${scaling_ratios[*]}" -v l1="$t_large_1" -v ln="$t_large" \

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::sniff::{Format, sniff};
+use crate::source::read_head;
 
 /// Bytes read around a planned cut to find a record's start.
 const WINDOW: usize = 64 << 10;
@@ -102,14 +103,12 @@ pub(crate) fn json_segments(path: &Path, bytes: u64) -> Vec<JsonSegment> {
         return Vec::new();
     };
     let Ok(mut file) = File::open(path) else { return Vec::new() };
-    let mut head = vec![0; crate::sniff::SNIFF_BYTES];
-    let Ok(read) = read_full(&mut file, &mut head) else { return Vec::new() };
-    head.truncate(read);
+    let Ok(head) = read_head(&mut file) else { return Vec::new() };
     if sniff(&head) != Ok(Format::Json) || first_value_byte(&head) != Some(b'{') {
         return Vec::new();
     }
     let mut starts = vec![0];
-    let mut window = vec![0; WINDOW];
+    let mut window = Vec::with_capacity(WINDOW);
     let mut target = bytes;
     while target < len {
         match record_start_after(&mut file, target, &mut window) {
@@ -141,12 +140,12 @@ fn first_value_byte(head: &[u8]) -> Option<u8> {
 /// The offset of the first record start (see the module's doc) after
 /// `from`, within a window of bytes read there; `None` if the window holds
 /// none.
-fn record_start_after(file: &mut File, from: u64, window: &mut [u8]) -> io::Result<Option<u64>> {
+fn record_start_after(file: &mut File, from: u64, window: &mut Vec<u8>) -> io::Result<Option<u64>> {
     // One byte before `from`, so a line ending just before it counts.
     let at = from - 1;
     file.seek(SeekFrom::Start(at))?;
-    let n = read_full(file, window)?;
-    let window = &window[..n];
+    window.clear();
+    file.take(WINDOW as u64).read_to_end(window)?;
     for newline in memchr::memchr_iter(b'\n', window) {
         if window.get(newline + 1) != Some(&b'{') {
             continue;
@@ -157,20 +156,6 @@ fn record_start_after(file: &mut File, from: u64, window: &mut [u8]) -> io::Resu
         }
     }
     Ok(None)
-}
-
-/// Reads until `buf` is full or the file ends; how many bytes were read.
-fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

@@ -396,7 +396,8 @@ impl Opener<'_> {
     }
 }
 
-fn read_head<F: Read + Seek>(file: &mut F) -> io::Result<Vec<u8>> {
+/// The first `SNIFF_BYTES` of `file`, which is then rewound.
+pub(crate) fn read_head<F: Read + Seek>(file: &mut F) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     file.by_ref().take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
     file.rewind()?;
